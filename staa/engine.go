@@ -1,16 +1,244 @@
 package staa
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Attribute explains one clip: it propagates the row vector through every
 // layer of c (see the package documentation), reshapes the patch part to the
 // volume V[F, h, w] and post-processes it with o.Post.
 func Attribute(g Geometry, c Clip, o Options) (Attribution, error) {
-	return Attribution{}, errors.New("staa: not implemented")
+	res, err := AttributeBatch(g, []Clip{c}, o)
+	if err != nil {
+		return Attribution{}, err
+	}
+	return res[0], nil
 }
 
 // AttributeBatch explains every clip of a batch, spreading the work over
-// o.Workers goroutines. The results equal those of Attribute clip by clip.
+// o.Workers goroutines: across clips when there are enough of them, else
+// across the frames, patches or row blocks of each layer. Results are the
+// same whatever the number of workers. Every clip is validated before any
+// work starts.
 func AttributeBatch(g Geometry, clips []Clip, o Options) ([]Attribution, error) {
-	return nil, errors.New("staa: not implemented")
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if len(clips) == 0 {
+		return nil, errors.New("staa: empty batch: no clips to explain")
+	}
+	plans := make([]plan, len(clips))
+	for b, c := range clips {
+		p, err := newPlan(g, c, o)
+		if err != nil {
+			if len(clips) > 1 {
+				return nil, fmt.Errorf("clip %d: %w", b, err)
+			}
+			return nil, err
+		}
+		plans[b] = p
+	}
+	res := make([]Attribution, len(clips))
+	errs := make([]error, len(clips))
+	w := o.workers()
+	if len(clips) >= w || plans[0].small() {
+		parallelFor(len(clips), w, func(_, b int) { res[b], errs[b] = plans[b].run(1) })
+	} else {
+		for b := range clips {
+			res[b], errs[b] = plans[b].run(w)
+		}
+	}
+	for b, err := range errs {
+		if err != nil {
+			if len(clips) > 1 {
+				return nil, fmt.Errorf("clip %d: %w", b, err)
+			}
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// plan is one validated clip with its geometry and options.
+type plan struct {
+	g      Geometry
+	o      Options
+	c      Clip
+	layers int // L
+	heads  int // H of the spatial or joint attention
+	theads int // H of the temporal attention, 0 when absent
+}
+
+// newPlan checks c's tensors against g and o.
+func newPlan(g Geometry, c Clip, o Options) (plan, error) {
+	p := plan{g: g, o: o, c: c}
+	T, N, C := g.Groups(), g.Patches(), g.C()
+	switch g.Layout {
+	case Joint:
+		if !c.Spatial.Empty() || !c.Temporal.Empty() {
+			return p, errors.New("staa: layout joint takes joint attention, not spatial/temporal (did you mean layout divided?)")
+		}
+		L, H, err := leadingDims("joint", c.Joint, g, 1)
+		if err != nil {
+			return p, err
+		}
+		S := g.Tokens()
+		if err := c.Joint.checkShape("joint attention", []int{L, H, S, S}); err != nil {
+			return p, fmt.Errorf("%w for layout joint with frames %d, grid [%d, %d], cls %t, tubelet %d (S = %d)", err, g.Frames, g.Height, g.Width, g.CLS, g.tubelet(), S)
+		}
+		p.layers, p.heads = L, H
+		if o.Method == Grad {
+			if c.JointGrad.Empty() {
+				return p, errors.New("staa: method grad needs the gradients of the joint attention (joint_grad)")
+			}
+			if err := c.JointGrad.checkShape("joint_grad", c.Joint.Shape); err != nil {
+				return p, err
+			}
+		}
+	case Divided:
+		if !c.Joint.Empty() {
+			return p, errors.New("staa: layout divided takes spatial (and temporal) attention, not joint (did you mean layout joint?)")
+		}
+		L, H, err := leadingDims("spatial", c.Spatial, g, 2)
+		if err != nil {
+			return p, err
+		}
+		if err := c.Spatial.checkShape("spatial attention", []int{L, T, H, C + N, C + N}); err != nil {
+			return p, fmt.Errorf("%w for layout divided with frames %d, grid [%d, %d], cls %t, tubelet %d", err, g.Frames, g.Height, g.Width, g.CLS, g.tubelet())
+		}
+		p.layers, p.heads = L, H
+		if !c.Temporal.Empty() {
+			Lt, Ht, err := leadingDims("temporal", c.Temporal, g, 2)
+			if err != nil {
+				return p, err
+			}
+			if Lt != L {
+				return p, fmt.Errorf("staa: temporal attention has %d layers but spatial attention has %d", Lt, L)
+			}
+			if err := c.Temporal.checkShape("temporal attention", []int{L, N, Ht, T, T}); err != nil {
+				return p, fmt.Errorf("%w for grid [%d, %d] and %d token groups", err, g.Height, g.Width, T)
+			}
+			p.theads = Ht
+		}
+		if o.Method == Grad {
+			if c.SpatialGrad.Empty() {
+				return p, errors.New("staa: method grad needs the gradients of the spatial attention (spatial_grad)")
+			}
+			if err := c.SpatialGrad.checkShape("spatial_grad", c.Spatial.Shape); err != nil {
+				return p, err
+			}
+			if p.theads > 0 {
+				if c.TemporalGrad.Empty() {
+					return p, errors.New("staa: method grad needs the gradients of the temporal attention (temporal_grad)")
+				}
+				if err := c.TemporalGrad.checkShape("temporal_grad", c.Temporal.Shape); err != nil {
+					return p, err
+				}
+			}
+		}
+	}
+	return p, nil
+}
+
+// leadingDims returns (L, H) of t, whose heads axis is at index headsAxis.
+func leadingDims(what string, t Tensor, g Geometry, headsAxis int) (int, int, error) {
+	if t.Empty() {
+		return 0, 0, fmt.Errorf("staa: layout %s needs the %s attention", g.Layout, what)
+	}
+	want := 4
+	if g.Layout == Divided {
+		want = 5
+	}
+	if len(t.Shape) != want {
+		return 0, 0, fmt.Errorf("staa: %s attention has %d dimensions %v, want %d", what, len(t.Shape), t.Shape, want)
+	}
+	L, H := t.Shape[0], t.Shape[headsAxis]
+	if L <= 0 || H <= 0 {
+		return 0, 0, fmt.Errorf("staa: %s attention has shape %v: no layers or no heads", what, t.Shape)
+	}
+	return L, H, nil
+}
+
+// small reports whether a clip is so small that splitting it across
+// goroutines costs more than it saves.
+func (p plan) small() bool {
+	n := p.c.Spatial.Len() + p.c.Temporal.Len() + p.c.Joint.Len()
+	return n < 1<<16
+}
+
+func (p plan) mode() opMode {
+	switch p.o.Method {
+	case Last:
+		return opPlain
+	case Grad:
+		return opGrad
+	}
+	return opRollout
+}
+
+// run propagates the vector and post-processes the volume.
+func (p plan) run(workers int) (Attribution, error) {
+	var v []float32
+	var err error
+	if p.g.Layout == Joint {
+		v, err = p.propagateJoint(workers)
+	} else {
+		v, err = p.propagateDivided(workers)
+	}
+	if err != nil {
+		return Attribution{}, err
+	}
+	vol := p.volume(v)
+	spatial, temporal, err := Postprocess(vol, p.o.Post)
+	if err != nil {
+		return Attribution{}, err
+	}
+	return Attribution{
+		Volume:            vol,
+		Spatial:           spatial,
+		Temporal:          temporal,
+		TemporalAttention: p.g.Layout == Divided && p.theads > 0 && p.o.Method != Last,
+	}, nil
+}
+
+// volume reshapes the patch entries of v to [T, h, w] and repeats each token
+// group τ times along time.
+func (p plan) volume(v []float32) Volume {
+	g := p.g
+	N, tau := g.Patches(), g.tubelet()
+	vol := NewVolume(g.Frames, g.Height, g.Width)
+	patches := v[g.C():]
+	for f := 0; f < g.Frames; f++ {
+		t := f / tau
+		copy(vol.Frame(f), patches[t*N:(t+1)*N])
+	}
+	return vol
+}
+
+// startVector returns e_CLS, or the uniform vector over n tokens without CLS.
+func startVector(n int, cls bool) []float32 {
+	v := make([]float32, n)
+	if cls {
+		v[0] = 1
+		return v
+	}
+	for i := range v {
+		v[i] = 1 / float32(n)
+	}
+	return v
+}
+
+// checkFinite reports a NaN or Inf in v after a layer: an overflow, since
+// the rows read were finite.
+func checkFinite(v []float32, what string, layer int) error {
+	for _, x := range v {
+		if x-x != 0 {
+			return fmt.Errorf("staa: the propagation overflowed in the %s attention of layer %d (values too large for float32)", what, layer)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,169 @@
+package staa
+
+import "fmt"
+
+// rowBlock is the number of rows of a joint matrix that one task handles.
+// It is fixed, not derived from the worker count, so that the partial sums,
+// and hence the results, are the same for any number of workers.
+const rowBlock = 64
+
+// propagateJoint runs v ← v·M_l for l = L−1 … 0 over [H, S, S] matrices.
+func (p plan) propagateJoint(workers int) ([]float32, error) {
+	S := p.g.Tokens()
+	op := layerOp{a: p.c.Joint, g: p.c.JointGrad, heads: p.heads, n: S, mode: p.mode(), fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
+	blocks := (S + rowBlock - 1) / rowBlock
+	if workers > blocks {
+		workers = blocks
+	}
+	scratches := make([]*scratch, max(workers, 1))
+	for i := range scratches {
+		scratches[i] = newScratch(S)
+	}
+	partial := make([]float32, blocks*S)
+	ok := make([]bool, blocks)
+	v := startVector(S, p.g.CLS)
+	last := 0
+	if op.mode == opPlain {
+		last = p.layers - 1 // Last reads the last layer only
+	}
+	for l := p.layers - 1; l >= last; l-- {
+		off := l * p.heads * S * S
+		clear(partial)
+		parallelFor(blocks, workers, func(w, b int) {
+			r0 := b * rowBlock
+			ok[b] = op.apply(off, v, partial[b*S:(b+1)*S], r0, min(r0+rowBlock, S), scratches[w])
+		})
+		if err := nonFinite(ok, "joint", l, "row block"); err != nil {
+			return nil, err
+		}
+		out := make([]float32, S)
+		for b := 0; b < blocks; b++ {
+			addTo(out, partial[b*S:(b+1)*S])
+		}
+		v = out
+		if err := checkFinite(v, "joint", l); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// propagateDivided runs the divided space-time reverse pass: per layer, last
+// first, the spatial blocks (per frame) and then the temporal blocks (per
+// patch). The state is [CLS?, T·N patches]. The output CLS of a layer is the
+// mean of its T per-frame copies, so each copy receives v_CLS/T, and the input
+// CLS collects the sum over frames.
+func (p plan) propagateDivided(workers int) ([]float32, error) {
+	g := p.g
+	T, N, C := g.Groups(), g.Patches(), g.C()
+	n := C + N
+	mode := p.mode()
+	sop := layerOp{a: p.c.Spatial, g: p.c.SpatialGrad, heads: p.heads, n: n, mode: mode, fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
+	top := layerOp{a: p.c.Temporal, g: p.c.TemporalGrad, heads: p.theads, n: T, mode: mode, fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
+	scratches := make([]*scratch, max(workers, 1))
+	for i := range scratches {
+		scratches[i] = newScratch(max(n, T))
+	}
+	// Per-frame (and per-patch) input and output vectors.
+	u := make([]float32, T*n)
+	uo := make([]float32, T*n)
+	wt := make([]float32, N*T)
+	wo := make([]float32, N*T)
+	okT := make([]bool, T)
+	okN := make([]bool, N)
+
+	if mode == opPlain {
+		// Last: frame t's row is e_CLS·Ā_L[t] (or the mean of its rows).
+		l := p.layers - 1
+		for t := 0; t < T; t++ {
+			copy(u[t*n:(t+1)*n], startVector(n, g.CLS))
+		}
+		parallelFor(T, workers, func(w, t int) {
+			off := (l*T + t) * p.heads * n * n
+			okT[t] = sop.apply(off, u[t*n:(t+1)*n], uo[t*n:(t+1)*n], 0, n, scratches[w])
+		})
+		if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
+			return nil, err
+		}
+		v := make([]float32, C+T*N)
+		for t := 0; t < T; t++ {
+			copy(v[C+t*N:C+(t+1)*N], uo[t*n+C:(t+1)*n])
+		}
+		return v, checkFinite(v, "spatial", l)
+	}
+
+	v := startVector(C+T*N, g.CLS)
+	for l := p.layers - 1; l >= 0; l-- {
+		// Spatial, per frame.
+		for t := 0; t < T; t++ {
+			ut := u[t*n : (t+1)*n]
+			if C == 1 {
+				ut[0] = v[0] / float32(T)
+			}
+			copy(ut[C:], v[C+t*N:C+(t+1)*N])
+		}
+		clear(uo)
+		parallelFor(T, workers, func(w, t int) {
+			off := (l*T + t) * p.heads * n * n
+			okT[t] = sop.apply(off, u[t*n:(t+1)*n], uo[t*n:(t+1)*n], 0, n, scratches[w])
+		})
+		if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
+			return nil, err
+		}
+		if C == 1 {
+			v[0] = 0
+			for t := 0; t < T; t++ {
+				v[0] += uo[t*n]
+			}
+		}
+		for t := 0; t < T; t++ {
+			copy(v[C+t*N:C+(t+1)*N], uo[t*n+C:(t+1)*n])
+		}
+		if err := checkFinite(v, "spatial", l); err != nil {
+			return nil, err
+		}
+		if p.theads == 0 {
+			continue // no temporal attention: T̂_l = I
+		}
+		// Temporal, per patch position; the CLS passes through.
+		for t := 0; t < T; t++ {
+			for k := 0; k < N; k++ {
+				wt[k*T+t] = v[C+t*N+k]
+			}
+		}
+		clear(wo)
+		parallelFor(N, workers, func(w, k int) {
+			off := (l*N + k) * p.theads * T * T
+			okN[k] = top.apply(off, wt[k*T:(k+1)*T], wo[k*T:(k+1)*T], 0, T, scratches[w])
+		})
+		if err := nonFinite(okN, "temporal", l, "patch"); err != nil {
+			return nil, err
+		}
+		for t := 0; t < T; t++ {
+			for k := 0; k < N; k++ {
+				v[C+t*N+k] = wo[k*T+t]
+			}
+		}
+		if err := checkFinite(v, "temporal", l); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// nonFinite names the first task whose rows held a NaN or an infinity.
+func nonFinite(ok []bool, what string, layer int, unit string) error {
+	for i, good := range ok {
+		if !good {
+			return fmt.Errorf("staa: %s attention (or its gradient) holds NaN or Inf in layer %d, %s %d", what, layer, unit, i)
+		}
+	}
+	return nil
+}
+
+// addTo adds x into dst elementwise.
+func addTo(dst, x []float32) {
+	for i, xi := range x {
+		dst[i] += xi
+	}
+}
