@@ -2,6 +2,7 @@ package staa
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -27,6 +28,23 @@ func BenchmarkRead(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		benchSink = sum32(c.Spatial.F32) + sum32(c.Temporal.F32)
+	}
+}
+
+// BenchmarkReadParallel reads the same bytes on GOMAXPROCS goroutines, in
+// the same row blocks as the engine: the bound the engine is held against.
+func BenchmarkReadParallel(b *testing.B) {
+	_, c, bytes := baseClip()
+	chunks := c.Spatial.Shape[0] * c.Spatial.Shape[1] // one per layer and frame
+	size := len(c.Spatial.F32) / chunks
+	sums := make([]float32, chunks)
+	b.SetBytes(bytes)
+	b.ResetTimer()
+	for b.Loop() {
+		parallelFor(chunks, runtime.GOMAXPROCS(0), func(_, i int) {
+			sums[i] = sum32(c.Spatial.F32[i*size : (i+1)*size])
+		})
+		benchSink = sums[0] + sum32(c.Temporal.F32)
 	}
 }
 

@@ -1,10 +1,175 @@
 package staa
 
-import "errors"
+import (
+	"fmt"
+	"math"
+)
 
 // Postprocess applies p to v (see Post for the steps) and returns the spatial
 // maps and the temporal profile P[f] = mass of frame f / total mass after
 // thresholding (uniform when the total is 0). v is not modified.
+//
+// The steps, in this order, each optional (docs/conventions.md,
+// "Post-processing"):
+//
+//  1. blur, σ = p.Blur > 0 patches: separable Gaussian per frame, radius
+//     r = ⌈3σ⌉, weights ∝ exp(−k²/(2σ²)), k = −r…r, border mode nearest,
+//     along w then along h;
+//  2. gamma, γ = p.Gamma > 0, γ ≠ 1: V ← V^γ / Σ_{f,i,j} V^γ (if the sum is > 0);
+//  3. threshold, per frame f: V[f,i,j] ← 0 where V[f,i,j] < θ_f;
+//  4. temporal profile P[f] = Σ_{i,j} V[f,i,j] / Σ V, or 1/F when Σ V = 0;
+//  5. normalize: each frame divided by its maximum, or the clip by its
+//     maximum, when that maximum is > 0.
+//
+// v must hold finite, non-negative values (an attribution volume is ≥ 0;
+// a negative value would make V^γ undefined): anything else is an error that
+// names the frame and the position. Sums and statistics are taken in
+// float64; values are stored in float32 after each step. The result is a new
+// volume: one buffer of v's size, plus scratch of one frame.
 func Postprocess(v Volume, p Post) (spatial Volume, temporal []float32, err error) {
-	return Volume{}, nil, errors.New("staa: not implemented")
+	if err := v.Validate(); err != nil {
+		return Volume{}, nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return Volume{}, nil, err
+	}
+	if err := checkVolumeValues(v); err != nil {
+		return Volume{}, nil, err
+	}
+
+	out := Volume{Frames: v.Frames, Height: v.Height, Width: v.Width, Data: make([]float32, len(v.Data))}
+	if p.Blur > 0 {
+		b, err := newBlur2D(v.Height, v.Width, p.Blur)
+		if err != nil {
+			return Volume{}, nil, err
+		}
+		buf := make([]float64, b.scratch())
+		for f := range v.Frames {
+			b.frame(out.Frame(f), v.Frame(f), buf)
+		}
+	} else {
+		copy(out.Data, v.Data)
+	}
+	if p.Gamma > 0 && p.Gamma != 1 {
+		focus(out.Data, p.Gamma)
+	}
+	if p.Threshold.Mode != ThresholdNone {
+		var buf []float64
+		if p.Threshold.Mode == ThresholdPercentile {
+			buf = make([]float64, v.Height*v.Width)
+		}
+		for f := range out.Frames {
+			thresholdFrame(out.Frame(f), p.Threshold, buf)
+		}
+	}
+	temporal = temporalProfile(out)
+	normalizeVolume(out, p.Normalize)
+	return out, temporal, nil
+}
+
+// checkVolumeValues reports the first value of v that is not finite or is
+// negative, naming its frame and position.
+func checkVolumeValues(v Volume) error {
+	for f := range v.Frames {
+		for k, x := range v.Frame(f) {
+			if x >= 0 && x <= math.MaxFloat32 {
+				continue
+			}
+			i, j := k/v.Width, k%v.Width
+			if x-x != 0 { // NaN or ±Inf
+				return fmt.Errorf("staa: postprocess: frame %d of the volume holds a non-finite value (%v) at [%d, %d]", f, x, i, j)
+			}
+			return fmt.Errorf("staa: postprocess: frame %d of the volume holds a negative value (%v) at [%d, %d]; attribution volumes are non-negative", f, x, i, j)
+		}
+	}
+	return nil
+}
+
+// focus applies gamma focusing in place to x ≥ 0:
+//
+//	x_i ← x_i^γ / Σ_j x_j^γ   (x unchanged, all 0, when the sum is 0).
+//
+// It is evaluated as (x_i/m)^γ / Σ_j (x_j/m)^γ with m = max_j x_j, equal in
+// exact arithmetic, so that neither the powers nor their sum can overflow or
+// underflow to 0 for any γ.
+func focus(x []float32, gamma float64) {
+	var m float32
+	for _, v := range x {
+		m = max(m, v)
+	}
+	if m == 0 {
+		return // 0^γ = 0 for γ > 0: nothing to do, and no sum to divide by
+	}
+	inv := 1 / float64(m)
+	sum := 0.0
+	if gamma == 2 { // the optimized preset; math.Pow is ~20× slower
+		for i, v := range x {
+			r := float64(v) * inv
+			t := r * r
+			sum += t
+			x[i] = float32(t)
+		}
+	} else {
+		for i, v := range x {
+			t := math.Pow(float64(v)*inv, gamma)
+			sum += t
+			x[i] = float32(t)
+		}
+	}
+	for i, v := range x {
+		x[i] = float32(float64(v) / sum)
+	}
+}
+
+// temporalProfile returns P[f] = Σ_{i,j} V[f,i,j] / Σ V, summed in float64,
+// or the uniform 1/F when Σ V = 0.
+func temporalProfile(v Volume) []float32 {
+	sums := make([]float64, v.Frames)
+	total := 0.0
+	for f := range v.Frames {
+		s := 0.0
+		for _, x := range v.Frame(f) {
+			s += float64(x)
+		}
+		sums[f] = s
+		total += s
+	}
+	p := make([]float32, v.Frames)
+	for f, s := range sums {
+		if total > 0 {
+			p[f] = float32(s / total)
+		} else {
+			p[f] = float32(1 / float64(v.Frames))
+		}
+	}
+	return p
+}
+
+// normalizeVolume divides, in place, each frame by its maximum (NormalizeFrame)
+// or the whole volume by its maximum (NormalizeClip); a maximum ≤ 0 leaves
+// the values as they are.
+func normalizeVolume(v Volume, n Normalize) {
+	switch n {
+	case NormalizeFrame:
+		for f := range v.Frames {
+			scaleByMax(v.Frame(f))
+		}
+	case NormalizeClip:
+		scaleByMax(v.Data)
+	}
+}
+
+// scaleByMax divides x by its maximum if that is > 0. The float32 quotient is
+// correctly rounded, as numpy's.
+func scaleByMax(x []float32) {
+	var m float32
+	for _, v := range x {
+		m = max(m, v)
+	}
+	if m <= 0 {
+		return
+	}
+	for i, v := range x {
+		x[i] = v / m
+	}
 }
