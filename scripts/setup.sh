@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need on a fresh Debian machine:
+# Debian packages (valgrind for the C leak checks), the Python packages, and
+# the Go modules. Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v valgrind >/dev/null || need_apt+=(valgrind)
+command -v gcc >/dev/null || need_apt+=(gcc)
+command -v g++ >/dev/null || need_apt+=(g++)
+command -v make >/dev/null || need_apt+=(make)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+# torch from PyPI is the CUDA build (several GB): install it only when missing.
+missing=()
+for mod in numpy pyarrow PIL pytest torch transformers; do
+  "$PYTHON" -c "import $mod" 2>/dev/null || missing+=("$mod")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  pkgs=()
+  for mod in "${missing[@]}"; do
+    case $mod in
+      PIL) pkgs+=(pillow) ;;
+      *) pkgs+=("$mod") ;;
+    esac
+  done
+  echo "setup: pip install ${pkgs[*]}"
+  "$PYTHON" -m pip install -q "${pkgs[@]}"
+fi
+
+go mod download
+echo "setup: done"
