@@ -487,3 +487,21 @@ func TestAttributeErrors(t *testing.T) {
 		t.Errorf("batch: %v", err)
 	}
 }
+
+func TestHalfDecoding(t *testing.T) {
+	for _, tc := range []struct {
+		bits uint16
+		want float64
+	}{
+		{0x0000, 0}, {0x3c00, 1}, {0xc000, -2}, {0x7bff, 65504},
+		{0x0001, math.Ldexp(1, -24)}, {0x001a, 26 * math.Ldexp(1, -24)}, {0x03ff, 1023 * math.Ldexp(1, -24)},
+		{0x0400, math.Ldexp(1, -14)}, {0x3555, 0.333251953125},
+	} {
+		if got := halfTable[tc.bits]; float64(got) != tc.want {
+			t.Errorf("half %#04x = %v, want %v", tc.bits, got, tc.want)
+		}
+	}
+	if !math.IsInf(float64(halfTable[0x7c00]), 1) || !math.IsNaN(float64(halfTable[0x7e00])) {
+		t.Error("Inf/NaN decoded wrong")
+	}
+}

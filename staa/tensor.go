@@ -40,11 +40,8 @@ func (t Tensor) row(off, n int, buf []float32) []float32 {
 	if t.F16 == nil {
 		return t.F32[off : off+n : off+n]
 	}
-	src := t.F16[off : off+n]
 	buf = buf[:n]
-	for i, h := range src {
-		buf[i] = h.Float32()
-	}
+	halfToFloat32(buf, t.F16[off:off+n])
 	return buf
 }
 
@@ -73,7 +70,7 @@ func (t Tensor) CheckFinite(what string) error {
 		for i, h := range t.F16 {
 			// float16: exponent bits all ones means Inf or NaN.
 			if h.Uint16()&0x7c00 == 0x7c00 {
-				return fmt.Errorf("staa: %s holds a non-finite value (%v) at flat index %d", what, h.Float32(), i)
+				return fmt.Errorf("staa: %s holds a non-finite value (%v) at flat index %d", what, halfBits(h.Uint16()), i)
 			}
 		}
 		return nil
