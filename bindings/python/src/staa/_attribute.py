@@ -1,0 +1,153 @@
+"""staa.attribute and staa.postprocess: arrays in, an Attribution out."""
+
+from collections.abc import Mapping
+
+import pyarrow as pa
+
+from . import _arrow, _call
+from ._arrays import attention, is_array, is_torch, to_numpy
+from ._attribution import Attribution
+from ._errors import StaaValueError
+from ._options import attribute_options, postprocess_value
+
+_NDIM = {"spatial": 6, "temporal": 6, "joint": 5}
+_FORM = {"spatial": "(B, L, T, H, c+N, c+N)", "temporal": "(B, L, N, H, T, T)",
+         "joint": "(B, L, H, S, S)"}
+
+
+def _is_arrow(x):
+    return x is not None and not is_array(x) and hasattr(x, "__arrow_c_array__")
+
+
+def _kind(*inputs):
+    for x in inputs:
+        if is_torch(x) or (isinstance(x, (tuple, list)) and any(is_torch(e) for e in x)):
+            return "torch"
+        if isinstance(x, Mapping) and _kind(*x.values()) == "torch":
+            return "torch"
+    return "numpy"
+
+
+def _grads(grads, given):
+    """{attention name: gradient} from a dict or, with one attention input, its twin."""
+    if grads is None:
+        return {}
+    if isinstance(grads, Mapping):
+        out = {}
+        for key, g in grads.items():
+            name = key[:-5] if key.endswith("_grad") else key
+            if name not in given:
+                raise StaaValueError(f"staa: grads has {key!r} but no {name} attention was given "
+                                     f"(given: {', '.join(given)})")
+            out[name] = g
+        return out
+    if len(given) != 1:
+        raise StaaValueError("staa: with both spatial and temporal attention, pass grads as a "
+                             "dict {'spatial': ..., 'temporal': ...}")
+    return {given[0]: grads}
+
+
+def _check_batch(columns):
+    batch = None
+    for name, arr in columns.items():
+        base = name.removesuffix("_grad")
+        if arr.ndim != _NDIM[base]:
+            raise StaaValueError(
+                f"staa: {name} has shape {tuple(arr.shape)}; expected {_FORM[base]}, batch "
+                "first (for a single clip add a batch axis: x[None]), or a tuple of per-layer "
+                "tensors as HuggingFace returns them")
+        if batch is None:
+            batch = arr.shape[0]
+        elif arr.shape[0] != batch:
+            raise StaaValueError(f"staa: {name} has batch size {arr.shape[0]}, other inputs {batch}")
+    if batch == 0 or any(arr.size == 0 for arr in columns.values()):
+        raise StaaValueError("staa: empty input (a batch of 0 clips or a zero-sized axis)")
+
+
+def _groups(frames, tubelet):
+    if tubelet <= 0 or frames <= 0 or frames % tubelet:
+        raise StaaValueError(f"staa: frames ({frames}) must be a positive multiple of tubelet ({tubelet})")
+    return frames // tubelet
+
+
+def attribute(spatial=None, temporal=None, grads=None, layout=None, frames=8, grid=(14, 14),
+              cls=True, tubelet=1, method="rollout", head_fusion="mean", residual=0.5,
+              postprocess="optimized", joint=None, volume=False, workers=None):
+    """Explain a batch of clips from the attention of one forward pass.
+
+    Attention comes batch first and stacked over layers — spatial
+    (B, L, T, H, c+N, c+N), temporal (B, L, N, H, T, T), joint (B, L, H, S, S) —
+    or as HuggingFace's per-layer tuples (spatial: L × (B·T, H, 1+N, 1+N);
+    temporal: L × (B·N, H, T, T); joint: L × (B, H, S, S)). Tuples are stacked,
+    which copies them; contiguous CPU float32/float16 arrays are not copied.
+    The first argument may also be any object with ``__arrow_c_array__`` (a
+    record batch in the layout of docs/conventions.md).
+
+    layout defaults to "joint" when ``joint`` is given, else "divided"; with
+    layout="joint" the first argument may hold the joint attention. grads (for
+    method="grad") is a dict {"spatial"|"temporal"|"joint": gradient} or, with a
+    single attention input, its gradient in the same form.
+
+    Returns an Attribution whose arrays are torch tensors if the input was torch,
+    numpy arrays otherwise.
+    """
+    geometry = dict(frames=frames, grid=grid, cls=cls, tubelet=tubelet, method=method,
+                    head_fusion=head_fusion, residual=residual, postprocess=postprocess,
+                    volume=volume, workers=workers)
+    if _is_arrow(spatial):
+        if temporal is not None or grads is not None or joint is not None:
+            raise StaaValueError("staa: an Arrow record batch carries all the columns; "
+                                 "do not pass temporal, joint or grads with it")
+        opts = attribute_options(layout=layout or "divided", **geometry)
+        return Attribution.from_batch(_call.call("attribute", pa.record_batch(spatial), opts), "numpy")
+
+    if layout is None:
+        layout = "joint" if joint is not None else "divided"
+    if layout == "joint" and joint is None:
+        joint, spatial = spatial, None
+    opts = attribute_options(layout=layout, **geometry)
+    kind = _kind(spatial, temporal, joint, grads)
+    groups = _groups(opts["frames"], opts["tubelet"])
+    patches = opts["grid"][0] * opts["grid"][1]
+    fold = {"spatial": groups, "temporal": patches, "joint": None}
+
+    given = {}
+    if layout == "divided":
+        if joint is not None:
+            raise StaaValueError("staa: joint attention given with layout='divided'; use layout='joint'")
+        if spatial is None:
+            raise StaaValueError("staa: layout 'divided' needs the spatial attention")
+        given["spatial"] = spatial
+        if temporal is not None:
+            given["temporal"] = temporal
+    else:
+        if spatial is not None or temporal is not None:
+            raise StaaValueError(f"staa: layout {layout!r} takes only joint attention "
+                                 "(spatial/temporal belong to layout='divided')")
+        given["joint"] = joint
+
+    columns = {name: attention(x, name, fold[name]) for name, x in given.items()}
+    for name, g in _grads(grads, list(given)).items():
+        columns[name + "_grad"] = attention(g, name + "_grad", fold[name])
+    _check_batch(columns)
+    out = _call.call("attribute", _arrow.record_batch(columns), opts)
+    return Attribution.from_batch(out, kind)
+
+
+def postprocess(volume, postprocess="optimized"):
+    """Post-process attribution volumes (B, F, h, w) (a single (F, h, w) is a batch of one).
+
+    Returns an Attribution with the new spatial maps and temporal profiles; its
+    ``volume`` is the input.
+    """
+    opts = {"postprocess": postprocess_value(postprocess)}
+    arr = to_numpy(volume, "volume")
+    if arr.ndim == 3:
+        arr = arr[None]
+    if arr.ndim != 4:
+        raise StaaValueError(f"staa: volume has shape {tuple(arr.shape)}; expected (B, F, h, w)")
+    if arr.size == 0:
+        raise StaaValueError(f"staa: volume is empty, shape {tuple(arr.shape)}")
+    out = _call.call("postprocess", _arrow.record_batch({"volume": arr}), opts)
+    kind = _kind(volume)
+    return Attribution.from_batch(out, kind, volume=volume)

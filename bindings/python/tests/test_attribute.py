@@ -1,0 +1,228 @@
+"""staa.attribute against the numpy reference (tests/reference.py)."""
+
+import numpy as np
+import pytest
+
+import reference
+import staa
+from data import CASES, hf_tuples, make
+
+METHODS = ["last", "rollout", "grad"]
+FUSIONS = ["mean", "max", "min"]
+DTYPES = [np.float32, np.float16]
+
+# Post-processing: the two presets, then objects that switch one step on at a
+# time, every threshold mode, both normalisations, and all together.
+POSTS = {
+    "raw": "raw",
+    "optimized": "optimized",
+    "blur": {"blur": 0.8},
+    "blur-wide": {"blur": 1.5},
+    "gamma": {"gamma": 3},
+    "meanstd": {"threshold": {"mode": "meanstd", "k": 0.5}},
+    "meanstd-name": {"threshold": "meanstd"},
+    "percentile": {"threshold": {"mode": "percentile", "p": 70}},
+    "otsu": {"threshold": "otsu"},
+    "otsu-object": {"threshold": {"mode": "otsu"}},
+    "normalize-frame": {"normalize": "frame"},
+    "normalize-clip": {"normalize": "clip"},
+    "everything": {"blur": 0.5, "gamma": 1.5, "threshold": {"mode": "percentile", "p": 40},
+                   "normalize": "frame"},
+}
+
+
+def close(actual, expected):
+    actual = np.asarray(actual, np.float64)
+    scale = max(float(np.abs(expected).max()), 1e-30)
+    np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6 * scale)
+
+
+def call_both(case, method, fusion="mean", post="raw", dtype=np.float32, as_torch=None):
+    """(staa's Attribution, the reference's (spatial, temporal, volume))."""
+    arrays = make(case, dtype, grads=method == "grad")
+    opts = dict(case.geometry(), method=method, head_fusion=fusion, postprocess=post)
+    expected = reference.attribute(**opts, **arrays)
+    inputs = {k: as_torch(v) for k, v in arrays.items()} if as_torch else arrays
+    grads = {k.removesuffix("_grad"): v for k, v in inputs.items() if k.endswith("_grad")}
+    attn = {k: v for k, v in inputs.items() if not k.endswith("_grad")}
+    got = staa.attribute(**attn, grads=grads or None, volume=True, **opts)
+    return got, expected
+
+
+def check(got, expected):
+    spatial, temporal, volume = expected
+    close(got.volume, volume)
+    close(got.spatial, spatial)
+    close(got.temporal, temporal)
+    assert got.spatial.shape == spatial.shape and got.temporal.shape == temporal.shape
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f16"])
+@pytest.mark.parametrize("post", ["raw", "optimized"])
+@pytest.mark.parametrize("fusion", FUSIONS)
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_engine_numpy(case, method, fusion, post, dtype):
+    got, expected = call_both(case, method, fusion, post, dtype)
+    assert isinstance(got.spatial, np.ndarray) and got.spatial.dtype == np.float32
+    check(got, expected)
+    assert got.method == method
+    if case.layout == "divided":  # "last" reads the last spatial layer only
+        assert got.temporal_attention is (case.temporal and method != "last")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f16"])
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_engine_torch(torch, case, method, dtype):
+    got, expected = call_both(case, method, "max", "optimized", dtype, as_torch=torch.from_numpy)
+    for x in (got.spatial, got.temporal, got.volume):
+        assert isinstance(x, torch.Tensor) and x.dtype == torch.float32
+    check(got, expected)
+
+
+@pytest.mark.parametrize("post", list(POSTS.values()), ids=list(POSTS))
+@pytest.mark.parametrize("method", ["rollout", "last"])
+@pytest.mark.parametrize("case", [CASES[0], CASES[5]], ids=[CASES[0].id, CASES[5].id])
+def test_postprocess_options(case, method, post):
+    check(*call_both(case, method, "mean", post))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f16"])
+@pytest.mark.parametrize("post", list(POSTS.values()), ids=list(POSTS))
+def test_postprocess_function(post, dtype):
+    rng = np.random.default_rng(1)
+    volume = (rng.random((3, 5, 3, 4)) ** 3).astype(dtype)
+    got = staa.postprocess(volume, postprocess=post)
+    expected = [reference.postprocess_clip(v.astype(np.float32), post) for v in volume]
+    close(got.spatial, np.stack([e[0] for e in expected]))
+    close(got.temporal, np.stack([e[1] for e in expected]))
+    assert got.volume is volume
+
+
+def test_postprocess_one_volume_and_zero():
+    got = staa.postprocess(np.zeros((4, 2, 3), np.float32), postprocess="optimized")
+    assert got.spatial.shape == (1, 4, 2, 3)
+    np.testing.assert_array_equal(got.spatial, 0)
+    close(got.temporal, np.full((1, 4), 0.25))
+
+
+def test_temporal_profile_sums_to_one():
+    got, _ = call_both(CASES[0], "rollout", post="optimized")
+    close(got.temporal.sum(axis=1), np.ones(CASES[0].batch))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hf_tuples_equal_stacked(case):
+    arrays = make(case)
+    opts = dict(case.geometry(), method="rollout", postprocess="raw")
+    stacked = staa.attribute(**arrays, **opts)
+    per_layer = staa.attribute(**hf_tuples(case, arrays), **opts)
+    np.testing.assert_array_equal(per_layer.spatial, stacked.spatial)
+    np.testing.assert_array_equal(per_layer.temporal, stacked.temporal)
+
+
+@pytest.mark.torch
+def test_hf_tuples_torch_with_grads(torch):
+    case = CASES[0]
+    arrays = make(case, grads=True)
+    tuples = {k: tuple(torch.from_numpy(np.ascontiguousarray(x)).requires_grad_() for x in v)
+              for k, v in hf_tuples(case, arrays).items()}
+    got = staa.attribute(tuples["spatial"], tuples["temporal"],
+                         grads={"spatial": tuples["spatial_grad"], "temporal": tuples["temporal_grad"]},
+                         method="grad", postprocess="raw", **{k: v for k, v in case.geometry().items()})
+    assert isinstance(got.spatial, torch.Tensor)
+    expected = reference.attribute(**case.geometry(), method="grad", postprocess="raw", **arrays)
+    close(got.spatial.numpy(), expected[0])
+
+
+def test_grads_same_form_as_single_input():
+    case = CASES[4]  # joint
+    arrays = make(case, grads=True)
+    got = staa.attribute(arrays["joint"], grads=arrays["joint_grad"], layout="joint",
+                         method="grad", postprocess="raw", frames=case.frames, grid=case.grid,
+                         tubelet=case.tubelet)
+    expected = reference.attribute(**case.geometry(), method="grad", postprocess="raw", **arrays)
+    close(got.spatial, expected[0])
+
+
+def test_layout_inferred_from_joint():
+    case = CASES[5]
+    arrays = make(case)
+    opts = dict(frames=case.frames, grid=case.grid, cls=case.cls, tubelet=case.tubelet,
+                postprocess="raw")
+    a = staa.attribute(joint=arrays["joint"], **opts)
+    b = staa.attribute(arrays["joint"], layout="joint", **opts)
+    np.testing.assert_array_equal(a.spatial, b.spatial)
+
+
+def test_arrow_record_batch_input():
+    import pyarrow as pa
+
+    case = CASES[0]
+    arrays = make(case)
+    opts = dict(frames=case.frames, grid=case.grid, postprocess="raw")
+    direct = staa.attribute(**arrays, **opts)
+    # An independent producer: pyarrow's own fixed_shape_tensor extension type.
+    cols = [pa.FixedShapeTensorArray.from_numpy_ndarray(a) for a in arrays.values()]
+    batch = pa.record_batch(cols, names=list(arrays))
+    got = staa.attribute(batch, **opts)
+    np.testing.assert_array_equal(got.spatial, direct.spatial)
+    np.testing.assert_array_equal(got.temporal, direct.temporal)
+
+
+def test_non_contiguous_input_is_copied_once_and_right():
+    case = CASES[4]
+    arrays = make(case)
+    twisted = np.ascontiguousarray(np.swapaxes(arrays["joint"], -1, -2))
+    view = np.swapaxes(twisted, -1, -2)  # same values, not C-contiguous
+    assert not view.flags.c_contiguous
+    opts = dict(case.geometry(), postprocess="raw")
+    np.testing.assert_array_equal(staa.attribute(joint=view, **opts).spatial,
+                                  staa.attribute(joint=arrays["joint"], **opts).spatial)
+
+
+def test_float64_is_converted_with_a_warning():
+    case = CASES[4]
+    arrays = make(case)
+    opts = dict(case.geometry(), postprocess="raw")
+    with pytest.warns(staa.StaaWarning, match="float64"):
+        got = staa.attribute(joint=arrays["joint"].astype(np.float64), **opts)
+    np.testing.assert_array_equal(got.spatial, staa.attribute(joint=arrays["joint"], **opts).spatial)
+
+
+def test_outputs_are_writable_and_independent():
+    case = CASES[0]
+    a = staa.attribute(**make(case), frames=case.frames, grid=case.grid)
+    b = staa.attribute(**make(case), frames=case.frames, grid=case.grid)
+    a.spatial *= 2  # in place: the memory is this result's own
+    close(a.spatial, 2 * np.asarray(b.spatial, np.float64))
+
+
+def test_threads_give_the_same_results():
+    from concurrent.futures import ThreadPoolExecutor
+
+    case = CASES[0]
+    arrays = make(case)
+    opts = dict(frames=case.frames, grid=case.grid)
+    expected = staa.attribute(**arrays, **opts).spatial
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: staa.attribute(**arrays, **opts).spatial, range(16)))
+    for r in results:
+        np.testing.assert_array_equal(r, expected)
+
+
+def test_float16_subnormals_are_read_exactly():
+    """float16 values below 2**-14 (subnormals: common in softmax attention)
+    must widen to their float32 value, as numpy does: in volumes and in attention."""
+    tiny = np.array([6e-8, 1e-5, 3e-5, 6.09e-5], np.float16)
+    volume = np.concatenate([tiny, [1e-4, 0.25, 0.5, 1.0]]).astype(np.float16).reshape(1, 1, 2, 4)
+    got = staa.postprocess(volume, postprocess="raw")
+    np.testing.assert_array_equal(got.spatial, volume.astype(np.float32))
+    # joint, one layer, one head, CLS: "last" returns row 0 of the attention as it is
+    joint = np.zeros((1, 1, 1, 5, 5), np.float16)
+    joint[0, 0, 0, 0, 1:] = tiny
+    got = staa.attribute(joint=joint, frames=1, grid=(2, 2), method="last", postprocess="raw",
+                         volume=True)
+    np.testing.assert_array_equal(got.volume.ravel(), tiny.astype(np.float32))
