@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine:
-# Debian packages (valgrind for the C leak checks), the Python packages, and
+# Debian packages (the C toolchain; gcc brings AddressSanitizer for the C
+# example's leak checks), the Python packages, the ONNX Runtime library and
 # the Go modules. Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-command -v valgrind >/dev/null || need_apt+=(valgrind)
 command -v gcc >/dev/null || need_apt+=(gcc)
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)

@@ -1,0 +1,84 @@
+// The exported entry points of libstaa.so (include/staa.h). They are thin C
+// wrappers: staa_abi_version and staa_version need no Go, and
+// staa_attribute/staa_postprocess refuse to enter the Go runtime in a child
+// forked after the library was loaded (the runtime's threads do not survive
+// fork(), so a call there could hang). The work is done by the Go functions
+// capi_attribute and capi_postprocess (exports.go), which the version script
+// keeps local.
+
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capi.h"
+#include "_cgo_export.h"
+
+// The pid that loaded the library: written once by the loader's constructor
+// call, before any other code of the library can run, and only read after.
+static pid_t capi_loaded_pid;
+
+__attribute__((constructor)) static void capi_init(void) { capi_loaded_pid = getpid(); }
+
+int capi_forked(void) { return capi_loaded_pid != 0 && getpid() != capi_loaded_pid; }
+
+void capi_release_array(struct ArrowArray* a) {
+  if (a != NULL && a->release != NULL) {
+    a->release(a);
+    a->release = NULL;
+  }
+}
+
+void capi_release_schema(struct ArrowSchema* s) {
+  if (s != NULL && s->release != NULL) {
+    s->release(s);
+    s->release = NULL;
+  }
+}
+
+void capi_write_err(char* err, size_t err_len, const char* msg) {
+  if (err == NULL || err_len == 0) return;
+  size_t n = strlen(msg);
+  if (n > err_len - 1) {
+    n = err_len - 1;
+    // do not cut a UTF-8 sequence: back off over continuation bytes
+    while (n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80) n--;
+  }
+  memcpy(err, msg, n);
+  err[n] = '\0';
+}
+
+static const char kForked[] =
+    "staa: this process was forked after the staa library was loaded, and its Go "
+    "runtime does not survive fork(): start worker processes with fork()+exec() "
+    "(posix_spawn, or Python's 'spawn' start method), or load the library in the "
+    "workers only";
+
+static int refuse_after_fork(struct ArrowArray* in, struct ArrowSchema* in_schema,
+                             struct ArrowArray* out, struct ArrowSchema* out_schema,
+                             char* err, size_t err_len) {
+  // The inputs are consumed on every path, this one too.
+  capi_release_array(in);
+  capi_release_schema(in_schema);
+  if (out != NULL && out != in) memset(out, 0, sizeof *out);
+  if (out_schema != NULL && out_schema != in_schema) memset(out_schema, 0, sizeof *out_schema);
+  capi_write_err(err, err_len, kForked);
+  return STAA_ERUNTIME;
+}
+
+int staa_abi_version(void) { return STAA_ABI_VERSION; }
+
+const char* staa_version(void) { return STAA_LIBRARY_VERSION; }
+
+int staa_attribute(struct ArrowArray* in, struct ArrowSchema* in_schema, const char* options_json,
+                   struct ArrowArray* out, struct ArrowSchema* out_schema, char* err,
+                   size_t err_len) {
+  if (capi_forked()) return refuse_after_fork(in, in_schema, out, out_schema, err, err_len);
+  return capi_attribute(in, in_schema, options_json, out, out_schema, err, err_len);
+}
+
+int staa_postprocess(struct ArrowArray* in, struct ArrowSchema* in_schema, const char* options_json,
+                     struct ArrowArray* out, struct ArrowSchema* out_schema, char* err,
+                     size_t err_len) {
+  if (capi_forked()) return refuse_after_fork(in, in_schema, out, out_schema, err, err_len);
+  return capi_postprocess(in, in_schema, options_json, out, out_schema, err, err_len);
+}

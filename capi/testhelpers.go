@@ -1,0 +1,199 @@
+package main
+
+// #include <stdlib.h>
+// #include "capi.h"
+// #include "testhelpers.h"
+import "C"
+
+import "unsafe"
+
+// This file serves capi_test.go: _test.go files cannot use cgo. It adds
+// nothing to the library's ABI (the version script keeps it local).
+
+// testBatch is a hand-built C record batch and the counters of its release
+// callbacks, all in C memory.
+type testBatch struct {
+	arr *C.struct_ArrowArray
+	sch *C.struct_ArrowSchema
+	cnt *C.capitest_counts
+}
+
+// newTestBatch builds a batch of one tensor column over values (C memory,
+// rows·listSize elements of format's type), not copied.
+func newTestBatch(rows int, name, format, extMeta string, listSize int, values unsafe.Pointer, structTop bool) *testBatch {
+	b := &testBatch{
+		arr: (*C.struct_ArrowArray)(C.calloc(1, C.sizeof_struct_ArrowArray)),
+		sch: (*C.struct_ArrowSchema)(C.calloc(1, C.sizeof_struct_ArrowSchema)),
+		cnt: (*C.capitest_counts)(C.calloc(1, C.sizeof_capitest_counts)),
+	}
+	cname, cformat, cmeta := C.CString(name), C.CString(format), C.CString(extMeta)
+	defer C.free(unsafe.Pointer(cname))
+	defer C.free(unsafe.Pointer(cformat))
+	defer C.free(unsafe.Pointer(cmeta))
+	top := C.int(0)
+	if structTop {
+		top = 1
+	}
+	C.capitest_make_batch(C.int64_t(rows), cname, cformat, cmeta, C.int64_t(listSize), values, top, b.cnt, b.arr, b.sch)
+	return b
+}
+
+// releaseLeft releases what the library did not (for the NULL-argument
+// tests) and frees the structs.
+func (b *testBatch) free() {
+	C.capi_release_array(b.arr)
+	C.capi_release_schema(b.sch)
+	C.free(unsafe.Pointer(b.arr))
+	C.free(unsafe.Pointer(b.sch))
+	C.free(unsafe.Pointer(b.cnt))
+}
+
+// counts returns the release calls: top-level array, top-level schema, all
+// arrays, all schemas.
+func (b *testBatch) counts() (topArray, topSchema, arrays, schemas int) {
+	return int(b.cnt.top_array_calls), int(b.cnt.top_schema_calls), int(b.cnt.array_calls), int(b.cnt.schema_calls)
+}
+
+func (b *testBatch) released() bool { return b.arr.release == nil && b.sch.release == nil }
+
+// cFloats returns n float32s of C memory and a Go slice over them.
+func cFloats(n int) (unsafe.Pointer, []float32) {
+	p := C.calloc(C.size_t(n), 4)
+	return p, unsafe.Slice((*float32)(p), n)
+}
+
+func cFree(p unsafe.Pointer) { C.free(p) }
+
+// cOutput is a C output record batch (zeroed C memory).
+type cOutput struct {
+	arr *C.struct_ArrowArray
+	sch *C.struct_ArrowSchema
+}
+
+func newCOutput() cOutput {
+	return cOutput{
+		arr: (*C.struct_ArrowArray)(C.calloc(1, C.sizeof_struct_ArrowArray)),
+		sch: (*C.struct_ArrowSchema)(C.calloc(1, C.sizeof_struct_ArrowSchema)),
+	}
+}
+
+func (o cOutput) released() bool { return o.arr.release == nil && o.sch.release == nil }
+
+func (o cOutput) free() {
+	C.capi_release_array(o.arr)
+	C.capi_release_schema(o.sch)
+	C.free(unsafe.Pointer(o.arr))
+	C.free(unsafe.Pointer(o.sch))
+}
+
+// cCall runs one of the exported Go entries the way entry.c does, with an
+// error buffer of errLen bytes (and 16 guard bytes after it, which must stay
+// untouched). options nil passes NULL; in or out nil pass NULL pointers.
+func cCall(entry string, in *testBatch, options *string, out *cOutput, errLen int) (status int, msg string, guardOK bool) {
+	var copts *C.cchar_t
+	if options != nil {
+		s := C.CString(*options)
+		defer C.free(unsafe.Pointer(s))
+		copts = (*C.cchar_t)(s)
+	}
+	var (
+		arr  *C.struct_ArrowArray
+		sch  *C.struct_ArrowSchema
+		oarr *C.struct_ArrowArray
+		osch *C.struct_ArrowSchema
+	)
+	if in != nil {
+		arr, sch = in.arr, in.sch
+	}
+	if out != nil {
+		oarr, osch = out.arr, out.sch
+	}
+	const guard = 16
+	buf := (*C.char)(C.malloc(C.size_t(errLen + guard)))
+	defer C.free(unsafe.Pointer(buf))
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(buf)), errLen+guard)
+	for i := range raw {
+		raw[i] = '#'
+	}
+	var st C.int
+	switch entry {
+	case "attribute":
+		st = capi_attribute(arr, sch, copts, oarr, osch, buf, C.size_t(errLen))
+	case "postprocess":
+		st = capi_postprocess(arr, sch, copts, oarr, osch, buf, C.size_t(errLen))
+	default:
+		panic("unknown entry " + entry)
+	}
+	guardOK = true
+	for _, c := range raw[errLen:] {
+		guardOK = guardOK && c == '#'
+	}
+	if errLen > 0 {
+		msg = C.GoString(buf)
+	}
+	return int(st), msg, guardOK
+}
+
+// callGuarded runs f through call with a C error buffer of errLen bytes.
+func callGuarded(errLen int, f func() error) (int, string) {
+	buf := (*C.char)(C.malloc(C.size_t(errLen + 1)))
+	defer C.free(unsafe.Pointer(buf))
+	st := call(buf, C.size_t(errLen), f)
+	msg := ""
+	if errLen > 0 {
+		msg = C.GoString(buf)
+	}
+	return int(st), msg
+}
+
+// writeErrTo writes msg through writeErr into a buffer of errLen bytes plus
+// guard bytes and returns the whole buffer.
+func writeErrTo(errLen int, msg string) []byte {
+	const guard = 8
+	buf := C.malloc(C.size_t(errLen + guard))
+	defer C.free(buf)
+	raw := unsafe.Slice((*byte)(buf), errLen+guard)
+	for i := range raw {
+		raw[i] = '#'
+	}
+	writeErr((*C.char)(buf), C.size_t(errLen), msg)
+	return append([]byte(nil), raw...)
+}
+
+// testArgs returns the args of an entry for the Go-level functions.
+func testArgs(in *testBatch, options string, out cOutput) (args, func()) {
+	s := C.CString(options)
+	return args{in: in.arr, inSchema: in.sch, options: (*C.cchar_t)(s), out: out.arr, outSchema: out.sch},
+		func() { C.free(unsafe.Pointer(s)) }
+}
+
+// cForked reports capi_forked() (false in any test process).
+func cForked() bool { return C.capi_forked() != 0 }
+
+// cWriteErr runs the C capi_write_err into a buffer of errLen bytes.
+func cWriteErr(errLen int, msg string) []byte {
+	const guard = 8
+	buf := C.malloc(C.size_t(errLen + guard))
+	defer C.free(buf)
+	raw := unsafe.Slice((*byte)(buf), errLen+guard)
+	for i := range raw {
+		raw[i] = '#'
+	}
+	cm := C.CString(msg)
+	defer C.free(unsafe.Pointer(cm))
+	C.capi_write_err((*C.char)(buf), C.size_t(errLen), cm)
+	return append([]byte(nil), raw...)
+}
+
+// setNullCountUnknown sets null_count to -1 ("not computed", which the C
+// Data Interface allows) in every array of b.
+func (b *testBatch) setNullCountUnknown() {
+	var walk func(a *C.struct_ArrowArray)
+	walk = func(a *C.struct_ArrowArray) {
+		a.null_count = -1
+		for _, c := range unsafe.Slice(a.children, a.n_children) {
+			walk(c)
+		}
+	}
+	walk(b.arr)
+}

@@ -1,0 +1,35 @@
+// compat.cpp - staa.h from C++: this file only has to compile, link and run
+// (make test-c builds it with -std=c++11 -Wall -Wextra -pedantic -Werror).
+#include "staa.h"
+
+#include <cstdio>
+#include <cstring>
+
+namespace {
+
+// The C Data Interface structs are plain C structs in C++ too.
+static_assert(sizeof(ArrowArray) == 80, "struct ArrowArray is 80 bytes on 64-bit targets");
+static_assert(sizeof(ArrowSchema) == 72, "struct ArrowSchema is 72 bytes on 64-bit targets");
+
+// The entry points have C linkage and the documented signatures.
+using attribute_fn = int (*)(ArrowArray*, ArrowSchema*, const char*, ArrowArray*, ArrowSchema*, char*,
+                             std::size_t);
+const attribute_fn kAttribute = &staa_attribute;
+const attribute_fn kPostprocess = &staa_postprocess;
+
+}  // namespace
+
+int main() {
+  char err[128];
+  ArrowArray out;
+  ArrowSchema out_schema;
+  std::memset(&out, 0, sizeof out);
+  std::memset(&out_schema, 0, sizeof out_schema);
+  // NULL input: STAA_EINVAL, and a message.
+  int st = kAttribute(nullptr, nullptr, "{}", &out, &out_schema, err, sizeof err);
+  int st2 = kPostprocess(nullptr, nullptr, nullptr, &out, &out_schema, err, sizeof err);
+  bool ok = staa_abi_version() == STAA_ABI_VERSION && st == STAA_EINVAL && st2 == STAA_EINVAL &&
+            std::strlen(err) > 0 && out.release == nullptr;
+  std::printf("C++: libstaa %s, ABI %d: %s\n", staa_version(), staa_abi_version(), ok ? "ok" : "FAILED");
+  return ok ? 0 : 1;
+}

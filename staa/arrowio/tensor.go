@@ -1,0 +1,147 @@
+package arrowio
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Field metadata keys and the extension name of a fixed_shape_tensor column
+// (the keys are those of the Arrow columnar format; arrow-go's ipc package
+// spells the same strings).
+const (
+	ExtensionNameKey     = "ARROW:extension:name"
+	ExtensionMetadataKey = "ARROW:extension:metadata"
+	FixedShapeTensor     = "arrow.fixed_shape_tensor"
+)
+
+// Column names.
+const (
+	ColSpatial      = "spatial"
+	ColTemporal     = "temporal"
+	ColJoint        = "joint"
+	ColSpatialGrad  = "spatial_grad"
+	ColTemporalGrad = "temporal_grad"
+	ColJointGrad    = "joint_grad"
+	ColVolume       = "volume"
+)
+
+// Schema metadata keys of the output batches.
+const (
+	MetaTemporalAttention = "staa.temporal_attention"
+	MetaMethod            = "staa.method"
+	MetaVersion           = "staa.version"
+)
+
+// maxTensorElems bounds the per-row element count of a tensor column: the
+// length of an Arrow FixedSizeList is an int32.
+const maxTensorElems = math.MaxInt32
+
+// tensorMeta is the JSON of ARROW:extension:metadata. dim_names is accepted
+// and ignored; other keys are ignored too (the extension spec may grow).
+type tensorMeta struct {
+	Shape       *[]int64 `json:"shape"`
+	DimNames    []string `json:"dim_names"`
+	Permutation []int64  `json:"permutation"`
+}
+
+// TensorMetadata returns the field metadata of a fixed_shape_tensor column of
+// the given per-row shape.
+func TensorMetadata(shape []int) arrow.Metadata {
+	var b strings.Builder
+	b.WriteString(`{"shape":[`)
+	for i, d := range shape {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(d))
+	}
+	b.WriteString("]}")
+	return arrow.NewMetadata(
+		[]string{ExtensionNameKey, ExtensionMetadataKey},
+		[]string{FixedShapeTensor, b.String()})
+}
+
+// TensorField returns the field of a non-nullable fixed_shape_tensor column
+// named name, of element type elem (float32 or float16) and per-row shape
+// shape. The storage is FixedSizeList<item: elem>[prod(shape)], as pyarrow
+// writes it.
+func TensorField(name string, elem arrow.DataType, shape []int) arrow.Field {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return arrow.Field{
+		Name:     name,
+		Type:     arrow.FixedSizeListOf(int32(n), elem),
+		Nullable: false,
+		Metadata: TensorMetadata(shape),
+	}
+}
+
+// TensorShape reads the per-row shape of a fixed_shape_tensor field and
+// checks it against the field's storage type: a FixedSizeList of float32 or
+// float16 whose size is the product of the shape. It returns the shape and
+// the element type.
+func TensorShape(f arrow.Field) ([]int, arrow.DataType, error) {
+	fsl, ok := f.Type.(*arrow.FixedSizeListType)
+	if !ok {
+		return nil, nil, fmt.Errorf("staa: column %q: type %s, want fixed_size_list<float32 | float16> (an %s)", f.Name, f.Type, FixedShapeTensor)
+	}
+	elem := fsl.Elem()
+	switch elem.ID() {
+	case arrow.FLOAT32, arrow.FLOAT16:
+	default:
+		return nil, nil, fmt.Errorf("staa: column %q: element type %s, want float32 or float16", f.Name, elem)
+	}
+	name, ok := f.Metadata.GetValue(ExtensionNameKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("staa: column %q: field metadata %s is missing (want %q)", f.Name, ExtensionNameKey, FixedShapeTensor)
+	}
+	if name != FixedShapeTensor {
+		return nil, nil, fmt.Errorf("staa: column %q: extension %q, want %q", f.Name, name, FixedShapeTensor)
+	}
+	raw, ok := f.Metadata.GetValue(ExtensionMetadataKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("staa: column %q: field metadata %s is missing (want {\"shape\":[...]})", f.Name, ExtensionMetadataKey)
+	}
+	var tm tensorMeta
+	if err := json.Unmarshal([]byte(raw), &tm); err != nil {
+		return nil, nil, fmt.Errorf("staa: column %q: bad %s %q: %v", f.Name, ExtensionMetadataKey, raw, err)
+	}
+	if tm.Shape == nil {
+		return nil, nil, fmt.Errorf("staa: column %q: %s %q has no \"shape\"", f.Name, ExtensionMetadataKey, raw)
+	}
+	shape := make([]int, len(*tm.Shape))
+	n := int64(1)
+	for i, d := range *tm.Shape {
+		if d <= 0 || d > maxTensorElems {
+			return nil, nil, fmt.Errorf("staa: column %q: shape %v has a dimension out of range", f.Name, *tm.Shape)
+		}
+		shape[i] = int(d)
+		if n *= d; n > maxTensorElems {
+			return nil, nil, fmt.Errorf("staa: column %q: shape %v is too large", f.Name, *tm.Shape)
+		}
+	}
+	if tm.DimNames != nil && len(tm.DimNames) != len(shape) {
+		return nil, nil, fmt.Errorf("staa: column %q: %d dim_names for shape %v", f.Name, len(tm.DimNames), shape)
+	}
+	if tm.Permutation != nil {
+		if len(tm.Permutation) != len(shape) {
+			return nil, nil, fmt.Errorf("staa: column %q: permutation %v does not fit shape %v", f.Name, tm.Permutation, shape)
+		}
+		for i, p := range tm.Permutation {
+			if p != int64(i) {
+				return nil, nil, fmt.Errorf("staa: column %q: permutation %v is not supported (only the identity: make the tensor row-major)", f.Name, tm.Permutation)
+			}
+		}
+	}
+	if int64(fsl.Len()) != n {
+		return nil, nil, fmt.Errorf("staa: column %q: shape %v holds %d values but the list size is %d", f.Name, shape, n, fsl.Len())
+	}
+	return shape, elem, nil
+}
