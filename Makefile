@@ -2,6 +2,7 @@
 #
 #   make setup        install what the build and the tests need (scripts/setup.sh)
 #   make lib          build/libstaa.so (SONAME libstaa.so.1) and its symlink
+#   make onnxruntime  build/onnxruntime/libonnxruntime.so.1 (from the npm package)
 #   make test-go      go vet, go test (also with -race for the cgo layer), fuzzing
 #   make test-c       the C example, plain and under AddressSanitizer, and C++
 #   make test-python  the Python bindings' tests against build/libstaa.so
@@ -33,12 +34,16 @@ C_FLAGS   := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 CXX_FLAGS := -std=c++11 -O1 -Wall -Wextra -pedantic -Werror -Iinclude
 LINK      := -L$(BUILD) -lstaa -Wl,-rpath,'$$ORIGIN' -lpthread -lm
 
-.PHONY: all setup lib test test-go test-c test-python demo clean check-symbols
+.PHONY: all setup lib onnxruntime test test-go test-c test-python demo clean check-symbols
 
 all: lib
 
 setup:
 	bash scripts/setup.sh
+
+# The ONNX Runtime library for runtime/; skipped when present.
+onnxruntime:
+	bash scripts/install_onnxruntime.sh >/dev/null
 
 # go build is incremental, so lib always asks it.
 lib:
@@ -56,10 +61,10 @@ test: test-go test-c test-python
 
 # Fuzzing runs each target for FUZZTIME; -fuzzminimizetime bounds the
 # minimisation of each new input (the default, 60s, would eat all of it).
-test-go:
+test-go: onnxruntime
 	$(GO) vet ./...
 	$(GO) test ./...
-	$(GO) test -race ./capi ./staa/arrowio
+	$(GO) test -race ./capi ./staa/arrowio ./runtime
 	$(GO) test ./staa/arrowio -run '^$$' -fuzz '^FuzzReadClips$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x
 	$(GO) test ./staa -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x
 

@@ -35,4 +35,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 go mod download
+bash scripts/install_onnxruntime.sh >/dev/null
 echo "setup: done"
