@@ -76,13 +76,19 @@ test-go: onnxruntime
 # checked, as is the example itself. (Go code is not instrumented: go build
 # -asan rebuilds the standard library and did not add findings.) valgrind is
 # not used: it reports thousands of false errors inside the Go runtime.
-test-c: lib check-symbols
+test-c: lib check-symbols onnxruntime
 	$(CC) -std=c99 -pedantic -Wall -Wextra -Werror -Iinclude -fsyntax-only -x c include/staa.h
 	$(CC) $(C_FLAGS) examples/c/staa_example.c $(LINK) -o $(BUILD)/staa_example
 	$(BUILD)/staa_example
 	$(CC) $(C_FLAGS) -fsanitize=address -fno-omit-frame-pointer examples/c/staa_example.c $(LINK) \
 		-o $(BUILD)/staa_example_asan
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 $(BUILD)/staa_example_asan
+	$(CC) $(C_FLAGS) examples/c/staa_session_example.c $(LINK) -o $(BUILD)/staa_session_example
+	$(BUILD)/staa_session_example runtime/testdata
+	$(CC) $(C_FLAGS) -fsanitize=address -fno-omit-frame-pointer examples/c/staa_session_example.c $(LINK) \
+		-o $(BUILD)/staa_session_example_asan
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 LSAN_OPTIONS=suppressions=$(abspath examples/c/lsan_session.supp) \
+		$(BUILD)/staa_session_example_asan runtime/testdata
 	$(CXX) $(CXX_FLAGS) examples/c/compat.cpp $(LINK) -o $(BUILD)/compat_cpp
 	$(BUILD)/compat_cpp
 

@@ -118,19 +118,23 @@ func (a args) prepare() error {
 	if a.outSchema != nil {
 		*a.outSchema = C.struct_ArrowSchema{}
 	}
+	in := a.inName
+	if in == "" {
+		in = "in"
+	}
 	switch {
 	case a.in == nil:
-		return invalidf("staa: in (the input ArrowArray) is NULL")
+		return invalidf("staa: %s (the input ArrowArray) is NULL", in)
 	case a.inSchema == nil:
-		return invalidf("staa: in_schema (the input ArrowSchema) is NULL")
+		return invalidf("staa: %s_schema (the input ArrowSchema) is NULL", in)
 	case a.out == nil:
 		return invalidf("staa: out (the output ArrowArray) is NULL")
 	case a.outSchema == nil:
 		return invalidf("staa: out_schema (the output ArrowSchema) is NULL")
 	case a.in.release == nil:
-		return invalidf("staa: in (the input ArrowArray) is released already (release is NULL)")
+		return invalidf("staa: %s (the input ArrowArray) is released already (release is NULL)", in)
 	case a.inSchema.release == nil:
-		return invalidf("staa: in_schema (the input ArrowSchema) is released already (release is NULL)")
+		return invalidf("staa: %s_schema (the input ArrowSchema) is released already (release is NULL)", in)
 	}
 	return nil
 }

@@ -1,10 +1,14 @@
 // The exported entry points of libstaa.so (include/staa.h). They are thin C
-// wrappers: staa_abi_version and staa_version need no Go, and
-// staa_attribute/staa_postprocess refuse to enter the Go runtime in a child
-// forked after the library was loaded (the runtime's threads do not survive
-// fork(), so a call there could hang). The work is done by the Go functions
-// capi_attribute and capi_postprocess (exports.go), which the version script
-// keeps local.
+// wrappers: staa_abi_version and staa_version need no Go, and the others
+// refuse to enter the Go runtime in a child forked after the library was
+// loaded (the runtime's threads do not survive fork(), so a call there could
+// hang). The work is done by the Go functions capi_attribute,
+// capi_postprocess (exports.go) and capi_session_* (session.go), which the
+// version script keeps local.
+//
+// A staa_session* is an integer id of session.go's registry, cast to the
+// opaque pointer type here: it is never dereferenced, and no Go pointer
+// reaches C.
 
 #include <stdint.h>
 #include <string.h>
@@ -81,4 +85,39 @@ int staa_postprocess(struct ArrowArray* in, struct ArrowSchema* in_schema, const
                      size_t err_len) {
   if (capi_forked()) return refuse_after_fork(in, in_schema, out, out_schema, err, err_len);
   return capi_postprocess(in, in_schema, options_json, out, out_schema, err, err_len);
+}
+
+int staa_session_open(const char* model_path, const char* options_json, staa_session** out, char* err,
+                      size_t err_len) {
+  if (out != NULL) *out = NULL;
+  if (capi_forked()) {
+    capi_write_err(err, err_len, kForked);
+    return STAA_ERUNTIME;
+  }
+  uintptr_t id = 0;
+  int st = capi_session_open(model_path, options_json, out != NULL ? &id : NULL, err, err_len);
+  if (st == STAA_OK && out != NULL) *out = (staa_session*)id;
+  return st;
+}
+
+int staa_session_explain(staa_session* s, struct ArrowArray* clips, struct ArrowSchema* clips_schema,
+                         const char* options_json, struct ArrowArray* out, struct ArrowSchema* out_schema,
+                         char* err, size_t err_len) {
+  if (capi_forked()) return refuse_after_fork(clips, clips_schema, out, out_schema, err, err_len);
+  return capi_session_explain((uintptr_t)s, clips, clips_schema, options_json, out, out_schema, err, err_len);
+}
+
+size_t staa_session_info(staa_session* s, char* buf, size_t buf_len) {
+  if (capi_forked() || s == NULL) {
+    if (buf != NULL && buf_len > 0) buf[0] = '\0';
+    return 0;
+  }
+  return capi_session_info((uintptr_t)s, buf, buf_len);
+}
+
+void staa_session_close(staa_session* s) {
+  // In a forked child the session's memory is a copy that dies with the
+  // process: there is nothing to close, and the Go runtime cannot be entered.
+  if (s == NULL || capi_forked()) return;
+  capi_session_close((uintptr_t)s);
 }

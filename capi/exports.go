@@ -22,7 +22,7 @@ import (
 func capi_attribute(in *C.struct_ArrowArray, inSchema *C.struct_ArrowSchema, options *C.cchar_t,
 	out *C.struct_ArrowArray, outSchema *C.struct_ArrowSchema, err *C.char, errLen C.size_t) C.int {
 	return call(err, errLen, func() error {
-		return attribute(args{in, inSchema, options, out, outSchema}, mallocator.NewMallocator(), staa.AttributeBatch)
+		return attribute(args{in: in, inSchema: inSchema, options: options, out: out, outSchema: outSchema}, mallocator.NewMallocator(), staa.AttributeBatch)
 	})
 }
 
@@ -30,17 +30,20 @@ func capi_attribute(in *C.struct_ArrowArray, inSchema *C.struct_ArrowSchema, opt
 func capi_postprocess(in *C.struct_ArrowArray, inSchema *C.struct_ArrowSchema, options *C.cchar_t,
 	out *C.struct_ArrowArray, outSchema *C.struct_ArrowSchema, err *C.char, errLen C.size_t) C.int {
 	return call(err, errLen, func() error {
-		return postprocess(args{in, inSchema, options, out, outSchema}, mallocator.NewMallocator(), staa.Postprocess)
+		return postprocess(args{in: in, inSchema: inSchema, options: options, out: out, outSchema: outSchema}, mallocator.NewMallocator(), staa.Postprocess)
 	})
 }
 
-// args are the C arguments common to both entries.
+// args are the C arguments common to the entries that take a batch.
 type args struct {
 	in        *C.struct_ArrowArray
 	inSchema  *C.struct_ArrowSchema
 	options   *C.cchar_t
 	out       *C.struct_ArrowArray
 	outSchema *C.struct_ArrowSchema
+	// inName names the input in messages: "in" when empty ("clips" for
+	// staa_session_explain).
+	inName string
 }
 
 func (a args) cIn() *cdata.CArrowArray { return (*cdata.CArrowArray)(unsafe.Pointer(a.in)) }

@@ -5,7 +5,12 @@ package main
 // #include "testhelpers.h"
 import "C"
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/cdata"
+)
 
 // This file serves capi_test.go: _test.go files cannot use cgo. It adds
 // nothing to the library's ABI (the version script keeps it local).
@@ -196,4 +201,112 @@ func (b *testBatch) setNullCountUnknown() {
 		}
 	}
 	walk(b.arr)
+}
+
+// cBytes returns n bytes of C memory and a Go slice over them.
+func cBytes(n int) (unsafe.Pointer, []byte) {
+	p := C.calloc(C.size_t(max(n, 1)), 1)
+	return p, unsafe.Slice((*byte)(p), n)
+}
+
+// errBuf is a C error buffer of errLen bytes followed by guard bytes.
+type errBuf struct {
+	p   *C.char
+	raw []byte
+	n   int
+}
+
+func newErrBuf(errLen int) errBuf {
+	const guard = 16
+	p := (*C.char)(C.malloc(C.size_t(errLen + guard)))
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(p)), errLen+guard)
+	for i := range raw {
+		raw[i] = '#'
+	}
+	return errBuf{p, raw, errLen}
+}
+
+// done returns the message and whether the guard bytes are untouched, and
+// frees the buffer.
+func (e errBuf) done() (string, bool) {
+	defer C.free(unsafe.Pointer(e.p))
+	ok := true
+	for _, c := range e.raw[e.n:] {
+		ok = ok && c == '#'
+	}
+	msg := ""
+	if e.n > 0 {
+		msg = C.GoString(e.p)
+	}
+	return msg, ok
+}
+
+func optCString(s *string) (*C.cchar_t, func()) {
+	if s == nil {
+		return nil, func() {}
+	}
+	c := C.CString(*s)
+	return (*C.cchar_t)(c), func() { C.free(unsafe.Pointer(c)) }
+}
+
+// cSessionOpen runs capi_session_open as entry.c does. path nil passes
+// NULL; noOut passes a NULL out.
+func cSessionOpen(path, options *string, noOut bool, errLen int) (h uintptr, status int, msg string) {
+	cp, freeP := optCString(path)
+	defer freeP()
+	co, freeO := optCString(options)
+	defer freeO()
+	out := (*C.uintptr_t)(C.malloc(C.sizeof_uintptr_t))
+	defer C.free(unsafe.Pointer(out))
+	*out = 12345 // must be reset
+	o := out
+	if noOut {
+		o = nil
+	}
+	eb := newErrBuf(errLen)
+	st := capi_session_open(cp, co, o, eb.p, C.size_t(errLen))
+	msg, _ = eb.done()
+	return uintptr(*out), int(st), msg
+}
+
+// cSessionExplain runs capi_session_explain; in or out nil pass NULL.
+func cSessionExplain(h uintptr, in *testBatch, options *string, out *cOutput, errLen int) (status int, msg string, guardOK bool) {
+	co, freeO := optCString(options)
+	defer freeO()
+	var (
+		arr  *C.struct_ArrowArray
+		sch  *C.struct_ArrowSchema
+		oarr *C.struct_ArrowArray
+		osch *C.struct_ArrowSchema
+	)
+	if in != nil {
+		arr, sch = in.arr, in.sch
+	}
+	if out != nil {
+		oarr, osch = out.arr, out.sch
+	}
+	eb := newErrBuf(errLen)
+	st := capi_session_explain(C.uintptr_t(h), arr, sch, co, oarr, osch, eb.p, C.size_t(errLen))
+	msg, guardOK = eb.done()
+	return int(st), msg, guardOK
+}
+
+// cSessionInfo runs capi_session_info with a buffer of bufLen bytes (NULL
+// for 0) and returns its result and the buffer's string.
+func cSessionInfo(h uintptr, bufLen int) (int, string) {
+	if bufLen == 0 {
+		return int(capi_session_info(C.uintptr_t(h), nil, 0)), ""
+	}
+	buf := (*C.char)(C.malloc(C.size_t(bufLen)))
+	defer C.free(unsafe.Pointer(buf))
+	*buf = 'x'
+	n := capi_session_info(C.uintptr_t(h), buf, C.size_t(bufLen))
+	return int(n), C.GoString(buf)
+}
+
+func cSessionClose(h uintptr) { capi_session_close(C.uintptr_t(h)) }
+
+// importOutput imports an output batch (moving it out of o).
+func importOutput(o cOutput) (arrow.RecordBatch, error) {
+	return cdata.ImportCRecordBatch((*cdata.CArrowArray)(unsafe.Pointer(o.arr)), (*cdata.CArrowSchema)(unsafe.Pointer(o.sch)))
 }

@@ -28,8 +28,9 @@
  * ------------------------------------------------------------------------
  * Ownership (Arrow C Data Interface "move" semantics)
  *
- * - Inputs are consumed. staa_attribute and staa_postprocess take ownership
- *   of *in and *in_schema on every path, success or error: when they return,
+ * - Inputs are consumed. staa_attribute, staa_postprocess and
+ *   staa_session_explain take ownership of *in and *in_schema (*clips and
+ *   *clips_schema) on every path, success or error: when they return,
  *   both have been released exactly once (their release callbacks called,
  *   release set to NULL), or moved into the library, which releases them
  *   before returning. The caller must not use or release them afterwards
@@ -47,11 +48,13 @@
  * Threads and processes
  *
  * All functions are thread-safe and may be called from many threads at once
- * (they share no mutable state); each call may itself use several threads
- * (see "workers"). The library embeds a Go runtime, which starts with the
- * library and cannot be unloaded (dlclose() does not unload it). It does not
- * survive fork(): in a child forked after the library was loaded, every call
- * fails with STAA_ERUNTIME (it does not hang). Start worker processes with
+ * (they share no mutable state but a session's model, which is read-only);
+ * each call may itself use several threads (see "workers", and a session's
+ * ONNX Runtime threads). The library embeds a Go runtime, which starts with
+ * the library and cannot be unloaded (dlclose() does not unload it). It does
+ * not survive fork(): in a child forked after the library was loaded, every
+ * call fails with STAA_ERUNTIME (it does not hang; staa_session_close does
+ * nothing and staa_session_info returns 0). Start worker processes with
  * fork()+exec() (posix_spawn, Python's "spawn" start method) or fork before
  * loading the library.
  *
@@ -193,8 +196,111 @@ int staa_postprocess(struct ArrowArray* in, struct ArrowSchema* in_schema,
                      struct ArrowArray* out, struct ArrowSchema* out_schema,
                      char* err, size_t err_len);
 
-/* Sessions (staa_session_open / _explain / _close, ONNX models) are planned
- * for a later ABI revision: see DESIGN.md section 3. */
+/* ------------------------------------------------------------------------
+ * Sessions: an ONNX video transformer, clips in, prediction and attribution
+ * out.
+ *
+ * The model is an ONNX file exported with its attention as outputs and the
+ * staa.* metadata_props (scripts/model/export_onnx.py, staa-export): the
+ * geometry, frame size, normalisation and class names come from the file,
+ * nothing else needs configuring. Inference runs on ONNX Runtime (the shared
+ * library libonnxruntime.so, version 1.24 or later), loaded once per process
+ * on the first open: from the "library" option, else $STAA_ONNXRUNTIME_LIB,
+ * else build/onnxruntime/libonnxruntime.so.1 of the staa source tree (from
+ * the working directory or the executable upwards), else
+ * libonnxruntime.so.1 beside the executable (or in onnxruntime/ beside it),
+ * else the system's. A process holds one ONNX Runtime: opening a session
+ * with a different "library" than the loaded one fails.
+ *
+ * A session is an opaque handle, safe to use from many threads at once
+ * (calls in flight share the model, nothing else). staa_session_close
+ * releases it and waits for the calls in flight; afterwards the handle is
+ * invalid: explaining with it fails with STAA_EINVAL (handles are never
+ * reused), and closing it again does nothing. In a child forked after the
+ * library was loaded, open and explain fail with STAA_ERUNTIME and close
+ * does nothing.
+ */
+typedef struct staa_session staa_session;
+
+/* Opens the ONNX model at model_path (a NUL-terminated file path).
+ *
+ * options_json (NULL or "" for none; unknown keys are an error):
+ *   library           path of the ONNX Runtime shared library
+ *   intra_op_threads  ONNX Runtime's intra-op threads, 0 (default): its own
+ *                     default (one per physical core)
+ *   inter_op_threads  inter-op threads, 0 (default): ONNX Runtime's default
+ *
+ * On success *out is the new session (close it with staa_session_close); on
+ * failure *out is NULL. Returns STAA_OK; STAA_EINVAL for a NULL or empty
+ * model_path, a NULL out or bad options; STAA_ERUNTIME when the model is
+ * missing, unreadable, corrupt, lacks the staa metadata or the attention
+ * outputs, or ONNX Runtime cannot be found, loaded or cannot load the model
+ * (the message says which and how to fix it).
+ */
+int staa_session_open(const char* model_path, const char* options_json, staa_session** out,
+                      char* err, size_t err_len);
+
+/* Classifies and explains a batch of clips: one forward pass for the batch,
+ * then the attribution engine on ONNX Runtime's attention (read in place).
+ *
+ * clips, clips_schema: a record batch (consumed, see "Ownership"), one row
+ *   per clip, with exactly one column:
+ *     clip          uint8 [F, H, W, 3]: RGB frames, F the model's frames,
+ *                   any H and W (frames are resized to the model's size
+ *                   with an antialiased bilinear filter, then normalised);
+ *     pixel_values  float32 [F, 3, H, W] (model layout BFCHW, or [3, F, H, W]
+ *                   for BCFHW) at the model's frame size: input already
+ *                   preprocessed, passed to the model as is.
+ *   Both are fixed_shape_tensor columns (FixedSizeList<uint8 | float32>,
+ *   format "+w:N" with child "C" or "f", and the extension metadata).
+ * options_json: staa_attribute's attribution keys, method ("rollout" or
+ *   "last"; "grad" needs gradients a session does not compute, STAA_EINVAL),
+ *   head_fusion, residual, postprocess, workers, volume, plus
+ *     top_k  the number of most probable classes returned, >= 1 (default 5,
+ *            at most the number of classes).
+ *   The geometry (layout, frames, grid, cls, tubelet) comes from the model:
+ *   these keys may be given only to assert it; a value that differs from
+ *   the model's is STAA_EINVAL (the message has the model's geometry).
+ * out, out_schema: the output record batch, one row per clip:
+ *     spatial        float32 [F, h, w]  as staa_attribute (and volume with
+ *     temporal       float32 [F]        "volume": true)
+ *     logits         float32 [C]
+ *     probabilities  float32 [C]        softmax of the logits
+ *     top_k          int32 [k]          class indices, most probable first
+ *                                       (ties: lower index first)
+ *   and the schema metadata of staa_attribute (staa.method, staa.version,
+ *   staa.temporal_attention) plus staa.class_names (a JSON list, in logit
+ *   order), staa.geometry (JSON: layout, frames, grid, cls, tubelet),
+ *   staa.frame_size ([H, W] of the model's input), staa.layers, staa.heads.
+ *
+ * Returns STAA_OK; STAA_EINVAL for a session that is not open (closed, or
+ * not a session), NULL or released arguments, bad options, a batch that
+ * does not fit (columns, types, shapes, frame count, nulls, empty);
+ * STAA_ERUNTIME when ONNX Runtime or the model fails on the batch;
+ * STAA_ENOMEM, STAA_EINTERNAL otherwise.
+ */
+int staa_session_explain(staa_session* s, struct ArrowArray* clips,
+                         struct ArrowSchema* clips_schema, const char* options_json,
+                         struct ArrowArray* out, struct ArrowSchema* out_schema,
+                         char* err, size_t err_len);
+
+/* Describes the session's model as a JSON object: model (path), model_type,
+ * geometry {layout, frames, grid, cls, tubelet}, layers, heads, frame_size
+ * [H, W], classes, input, input_layout, scale, mean, std, onnxruntime {path,
+ * version}, staa_version.
+ *
+ * snprintf-like: returns the document's length in bytes (without the NUL)
+ * and writes it, NUL-terminated, into buf when buf_len is larger than that;
+ * otherwise writes only an empty string (never a truncated document). Call
+ * with buf NULL and buf_len 0 to learn the size. Returns 0 (and writes an
+ * empty string) for a session that is not open or in a forked child.
+ */
+size_t staa_session_info(staa_session* s, char* buf, size_t buf_len);
+
+/* Closes a session: waits for its calls in flight, then releases the model
+ * and ONNX Runtime's session. NULL, and a session closed already, are
+ * ignored. (The ONNX Runtime library itself stays loaded.) */
+void staa_session_close(staa_session* s);
 
 #ifdef __cplusplus
 }

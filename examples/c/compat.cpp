@@ -17,6 +17,17 @@ using attribute_fn = int (*)(ArrowArray*, ArrowSchema*, const char*, ArrowArray*
 const attribute_fn kAttribute = &staa_attribute;
 const attribute_fn kPostprocess = &staa_postprocess;
 
+// The session API: an opaque handle type and C linkage.
+using open_fn = int (*)(const char*, const char*, staa_session**, char*, std::size_t);
+using explain_fn = int (*)(staa_session*, ArrowArray*, ArrowSchema*, const char*, ArrowArray*, ArrowSchema*,
+                           char*, std::size_t);
+using info_fn = std::size_t (*)(staa_session*, char*, std::size_t);
+using close_fn = void (*)(staa_session*);
+const open_fn kOpen = &staa_session_open;
+const explain_fn kExplain = &staa_session_explain;
+const info_fn kInfo = &staa_session_info;
+const close_fn kClose = &staa_session_close;
+
 }  // namespace
 
 int main() {
@@ -28,7 +39,13 @@ int main() {
   // NULL input: STAA_EINVAL, and a message.
   int st = kAttribute(nullptr, nullptr, "{}", &out, &out_schema, err, sizeof err);
   int st2 = kPostprocess(nullptr, nullptr, nullptr, &out, &out_schema, err, sizeof err);
+  // A NULL model path, and a NULL session: STAA_EINVAL; closing NULL is a no-op.
+  staa_session* s = nullptr;
+  int st3 = kOpen(nullptr, nullptr, &s, err, sizeof err);
+  int st4 = kExplain(nullptr, nullptr, nullptr, nullptr, &out, &out_schema, err, sizeof err);
+  kClose(nullptr);
   bool ok = staa_abi_version() == STAA_ABI_VERSION && st == STAA_EINVAL && st2 == STAA_EINVAL &&
+            st3 == STAA_EINVAL && s == nullptr && st4 == STAA_EINVAL && kInfo(nullptr, nullptr, 0) == 0 &&
             std::strlen(err) > 0 && out.release == nullptr;
   std::printf("C++: libstaa %s, ABI %d: %s\n", staa_version(), staa_abi_version(), ok ? "ok" : "FAILED");
   return ok ? 0 : 1;

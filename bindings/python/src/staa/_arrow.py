@@ -20,7 +20,8 @@ EXT_NAME = b"ARROW:extension:name"
 EXT_META = b"ARROW:extension:metadata"
 TENSOR = b"arrow.fixed_shape_tensor"
 
-_PA = {np.dtype(np.float32): pa.float32(), np.dtype(np.float16): pa.float16()}
+_PA = {np.dtype(np.float32): pa.float32(), np.dtype(np.float16): pa.float16(),
+       np.dtype(np.uint8): pa.uint8(), np.dtype(np.int32): pa.int32()}
 
 
 def tensor_field(name, shape, dtype):
@@ -91,24 +92,26 @@ def storage(field, column):
     return typ, column, (getattr(typ, "list_size", len(column)),)
 
 
-def column_numpy(batch, name):
+def column_numpy(batch, name, dtype=np.float32):
     """Column `name` of an output batch as a writable numpy array (B, *shape), no copy.
 
     The memory was allocated for this result alone, so handing it out writable
-    is safe; the array keeps the Arrow data alive.
+    is safe; the array keeps the Arrow data alive. dtype is the element type
+    the column must have (float32, or int32 for a session's top_k).
     """
+    dtype = np.dtype(dtype)
     i = batch.schema.get_field_index(name)
     if i < 0:
         raise StaaValueError(f"staa: the library returned no {name!r} column")
     typ, col, row_shape = storage(batch.schema.field(i), batch.column(i))
-    if not pa.types.is_fixed_size_list(typ) or typ.value_type != pa.float32():
+    if not pa.types.is_fixed_size_list(typ) or typ.value_type != _PA[dtype]:
         raise StaaValueError(f"staa: output column {name!r} has type {typ}, "
-                             "expected fixed_size_list<float>")
+                             f"expected fixed_size_list<{_PA[dtype]}>")
     if col.null_count:
         raise StaaValueError(f"staa: output column {name!r} holds nulls")
     shape = (len(col),) + row_shape
     values = col.flatten()
     if len(values) == 0:
-        return np.zeros(shape, np.float32)
-    address = values.buffers()[1].address + values.offset * 4
-    return np.asarray(_Memory(values, address, shape, np.float32))
+        return np.zeros(shape, dtype)
+    address = values.buffers()[1].address + values.offset * dtype.itemsize
+    return np.asarray(_Memory(values, address, shape, dtype))

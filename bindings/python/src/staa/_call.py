@@ -18,13 +18,18 @@ def call(function, batch, options):
     during the call (ctypes does that).
     """
     lib = _library.load()
-    fn = getattr(lib, "staa_" + function)
+    return call_fn(getattr(lib, "staa_" + function), (), batch, options)
+
+
+def call_fn(fn, leading, batch, options):
+    """Run fn(*leading, batch, options, out, err): call with leading arguments
+    (a session handle) before the batch."""
     c_in, c_in_schema = _arrow.export(batch)
     c_out, c_out_schema = ArrowArray(), ArrowSchema()
     err = ctypes.create_string_buffer(_ERR_LEN)
     opts = json.dumps(options, separators=(",", ":")).encode()
     try:
-        status = fn(ctypes.byref(c_in), ctypes.byref(c_in_schema), opts,
+        status = fn(*leading, ctypes.byref(c_in), ctypes.byref(c_in_schema), opts,
                     ctypes.byref(c_out), ctypes.byref(c_out_schema), err, _ERR_LEN)
     finally:
         release(c_in)

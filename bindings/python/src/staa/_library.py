@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 from ._cdata import ArrowArray, ArrowSchema
-from ._errors import LibraryNotFoundError, StaaRuntimeError
+from ._errors import LibraryNotFoundError, StaaRuntimeError, StaaUnsupportedError
 
 ABI_VERSION = 1
 _NAME = "libstaa.dylib" if sys.platform == "darwin" else "libstaa.so"
@@ -57,6 +57,18 @@ def _declare(lib):
         fn = getattr(lib, name)
         fn.argtypes = arrow_call
         fn.restype = ctypes.c_int
+    # The session API (a library built before it lacks these: see session_api).
+    if hasattr(lib, "staa_session_open"):
+        lib.staa_session_open.argtypes = [ctypes.c_char_p, ctypes.c_char_p,
+                                          ctypes.POINTER(ctypes.c_void_p),
+                                          ctypes.c_char_p, ctypes.c_size_t]
+        lib.staa_session_open.restype = ctypes.c_int
+        lib.staa_session_explain.argtypes = [ctypes.c_void_p] + arrow_call
+        lib.staa_session_explain.restype = ctypes.c_int
+        lib.staa_session_info.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+        lib.staa_session_info.restype = ctypes.c_size_t
+        lib.staa_session_close.argtypes = [ctypes.c_void_p]
+        lib.staa_session_close.restype = None
 
 
 def _open(where, path):
@@ -105,6 +117,16 @@ def load():
                     + "\nInstall the package with pip (it builds and bundles the library), "
                     "run `make lib` in the repository, or set STAA_LIBRARY to its path.")
     return _lib
+
+
+def session_api():
+    """The loaded library, checked to have the session functions (staa_session_*)."""
+    lib = load()
+    if not hasattr(lib, "staa_session_open"):
+        raise StaaUnsupportedError(
+            f"staa: the staa library {_path} has no session API (staa_session_open): it "
+            "predates it; rebuild it (make lib) or reinstall the package")
+    return lib
 
 
 def loaded():
