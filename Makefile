@@ -8,6 +8,8 @@
 #   make test-python  the Python bindings' tests against build/libstaa.so
 #   make test         all three
 #   make demo         go run ./cmd/staa-demo
+#   make explain      staa explain on a generated clip with the shipped model (out/explain)
+#   make bench        the Go benchmarks behind docs/benchmarks.md
 #   make clean
 #
 # Needs Go, a C compiler (cgo), a C++ compiler, nm (binutils) and, for
@@ -34,7 +36,7 @@ C_FLAGS   := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 CXX_FLAGS := -std=c++11 -O1 -Wall -Wextra -pedantic -Werror -Iinclude
 LINK      := -L$(BUILD) -lstaa -Wl,-rpath,'$$ORIGIN' -lpthread -lm
 
-.PHONY: all setup lib onnxruntime test test-go test-c test-python demo clean check-symbols
+.PHONY: all setup lib onnxruntime test test-go test-c test-python demo explain bench clean check-symbols
 
 all: lib
 
@@ -64,7 +66,7 @@ test: test-go test-c test-python
 test-go: onnxruntime
 	$(GO) vet ./...
 	$(GO) test ./...
-	$(GO) test -race ./capi ./staa/arrowio ./runtime
+	$(GO) test -race ./capi ./staa/arrowio ./runtime ./cmd/staa
 	$(GO) test ./staa/arrowio -run '^$$' -fuzz '^FuzzReadClips$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x
 	$(GO) test ./staa -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 200x
 
@@ -97,6 +99,13 @@ test-python: lib
 
 demo:
 	$(GO) run ./cmd/staa-demo
+
+explain: onnxruntime
+	$(GO) run ./cmd/staa explain --out out/explain
+
+bench: onnxruntime
+	$(GO) test ./staa -run '^$$' -bench 'Read|Base' -benchtime 20x -count 3
+	$(GO) test ./cmd/staa -run '^$$' -bench Explain300 -benchtime 5x
 
 clean:
 	rm -rf $(BUILD)

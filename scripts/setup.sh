@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need on a fresh Debian machine:
-# Debian packages (the C toolchain; gcc brings AddressSanitizer for the C
+# Debian packages (the C toolchain, ffmpeg for staa explain; gcc brings AddressSanitizer for the C
 # example's leak checks), the Python packages, the ONNX Runtime library and
 # the Go modules. Safe to run again: it skips what is already there.
 set -euo pipefail
@@ -10,6 +10,7 @@ need_apt=()
 command -v gcc >/dev/null || need_apt+=(gcc)
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)
+command -v ffmpeg >/dev/null || need_apt+=(ffmpeg)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: apt-get install ${need_apt[*]}"
   apt-get update -qq

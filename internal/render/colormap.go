@@ -1,5 +1,6 @@
 // Package render draws attribution maps as pictures: colour-mapped heatmaps,
-// frame grids and simple bar charts, with the standard library only.
+// frame grids, map overlays, timelines, text captions, GIF palettes and
+// simple bar charts: the standard library and golang.org/x/image's fixed font only.
 package render
 
 import (
