@@ -83,6 +83,7 @@ const usage = `staa explains video transformers' predictions with spatio-tempora
 Usage:
   staa explain [--model M] [--video clip.mp4] --out DIR [flags]   explain a video
   staa synth --n N --seed S --out file.arrow [--mp4 DIR] [flags]  write benchmark clips
+  staa eval [--model M] [--n N] [--seed S] --out DIR [flags]      compare methods and metrics
   staa version                                                    print versions
 
 Run "staa <command> -h" for the flags of a command.
@@ -103,6 +104,8 @@ func Main(args []string, e *env) int {
 		err = runExplain(rest, e)
 	case "synth":
 		err = runSynth(rest, e)
+	case "eval":
+		err = runEval(rest, e)
 	case "version", "--version", "-version":
 		err = runVersion(rest, e)
 	case "help", "-h", "-help", "--help":
