@@ -77,6 +77,16 @@ func (op *layerOp) apply(off int, v, out []float32, r0, r1 int, sc *scratch) (fi
 					}
 				}
 			}
+		case op.fusion == FuseMean && n < smallRow:
+			// Short rows (TimeSformer's T×T temporal blocks): a plain loop
+			// beats the per-call cost of the vectorised kernels.
+			copy(f, op.a.row(off+i*n, n, sc.conv))
+			for h := 1; h < op.heads; h++ {
+				ar := op.a.row(off+h*mat+i*n, n, sc.conv)
+				for j, x := range ar {
+					f[j] += x
+				}
+			}
 		case op.fusion == FuseMean:
 			copy(f, op.a.row(off+i*n, n, sc.conv))
 			for h := 1; h < op.heads; h++ {
@@ -119,11 +129,21 @@ func (op *layerOp) apply(off int, v, out []float32, r0, r1 int, sc *scratch) (fi
 			}
 			beta, gamma = (1-op.alpha)*scale/r, op.alpha/r
 		}
-		blas32.Axpy(vi*beta, blas32.Vector{N: n, Inc: 1, Data: f}, blas32.Vector{N: n, Inc: 1, Data: out})
+		if c := vi * beta; n < smallRow {
+			for j, x := range f {
+				out[j] += c * x
+			}
+		} else {
+			blas32.Axpy(c, blas32.Vector{N: n, Inc: 1, Data: f}, blas32.Vector{N: n, Inc: 1, Data: out})
+		}
 		out[i] += vi * gamma
 	}
 	return finite
 }
+
+// smallRow is the row length below which plain loops replace gonum's
+// vectorised kernels.
+const smallRow = 32
 
 var onesBuf = func() []float32 {
 	b := make([]float32, 4096)
@@ -133,9 +153,16 @@ var onesBuf = func() []float32 {
 	return b
 }()
 
-// sum32 returns Σx with gonum's vectorised dot product against ones.
+// sum32 returns Σx with gonum's vectorised dot product against ones (a
+// plain loop for short rows).
 func sum32(x []float32) float32 {
 	var s float32
+	if len(x) < smallRow {
+		for _, v := range x {
+			s += v
+		}
+		return s
+	}
 	for len(x) > 0 {
 		k := min(len(x), len(onesBuf))
 		s += blas32.Dot(blas32.Vector{N: k, Inc: 1, Data: x[:k]}, blas32.Vector{N: k, Inc: 1, Data: onesBuf[:k]})
