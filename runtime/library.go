@@ -181,7 +181,7 @@ func libraryCandidates() []string {
 		starts = append(starts, filepath.Dir(file))
 	}
 	for _, s := range starts {
-		if root := moduleRoot(s); root != "" {
+		if root := ModuleRoot(s); root != "" {
 			add(filepath.Join(root, filepath.FromSlash(LocalLibrary)))
 		}
 	}
@@ -193,9 +193,10 @@ func libraryCandidates() []string {
 	return out
 }
 
-// moduleRoot returns the directory at or above dir whose go.mod declares the
-// staa module, or "".
-func moduleRoot(dir string) string {
+// ModuleRoot returns the directory at or above dir whose go.mod declares the
+// staa module, or "": how tools find files of a source checkout (the ONNX
+// Runtime library, the shipped model) when run from inside one.
+func ModuleRoot(dir string) string {
 	for {
 		if isStaaModule(filepath.Join(dir, "go.mod")) {
 			return dir

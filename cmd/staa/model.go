@@ -1,18 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
-	"strings"
+
+	"github.com/staa-dev/staa/runtime"
 )
 
 // ShippedModel is the trained model that ships with staa, relative to the
 // module root.
 const ShippedModel = "models/timesformer-synth.onnx"
-
-const modulePath = "github.com/staa-dev/staa"
 
 // findShippedModel returns the shipped model's path and the places
 // searched: models/timesformer-synth.onnx under the staa module root found
@@ -48,7 +46,7 @@ func findShippedModel() (string, []string) {
 	}
 	var candidates []string
 	for _, s := range starts {
-		if root := moduleRoot(s); root != "" {
+		if root := runtime.ModuleRoot(s); root != "" {
 			candidates = append(candidates, filepath.Join(root, filepath.FromSlash(ShippedModel)))
 		}
 	}
@@ -66,34 +64,4 @@ func findShippedModel() (string, []string) {
 		searched = append(searched, ShippedModel+" (no staa module root found above the working directory or the executable)")
 	}
 	return "", searched
-}
-
-// moduleRoot returns the directory at or above dir whose go.mod declares
-// the staa module, or "".
-func moduleRoot(dir string) string {
-	for {
-		if isStaaModule(filepath.Join(dir, "go.mod")) {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-func isStaaModule(gomod string) bool {
-	f, err := os.Open(gomod)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module"); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`) == modulePath
-		}
-	}
-	return false
 }
