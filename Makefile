@@ -10,6 +10,7 @@
 #   make demo         go run ./cmd/staa-demo
 #   make explain      staa explain on a generated clip with the shipped model (out/explain)
 #   make bench        the Go benchmarks behind docs/benchmarks.md
+#   make model        train the shipped TimeSformer on generated clips and export it to ONNX
 #   make clean
 #
 # Needs Go, a C compiler (cgo), a C++ compiler, nm (binutils) and, for
@@ -36,7 +37,7 @@ C_FLAGS   := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 CXX_FLAGS := -std=c++11 -O1 -Wall -Wextra -pedantic -Werror -Iinclude
 LINK      := -L$(BUILD) -lstaa -Wl,-rpath,'$$ORIGIN' -lpthread -lm
 
-.PHONY: all setup lib onnxruntime test test-go test-c test-python demo explain bench clean check-symbols
+.PHONY: all setup lib onnxruntime test test-go test-c test-python demo explain bench model clean check-symbols
 
 all: lib
 
@@ -102,6 +103,10 @@ demo:
 
 explain: onnxruntime
 	$(GO) run ./cmd/staa explain --out out/explain
+
+model:
+	$(PYTHON) scripts/model/train_timesformer.py
+	$(PYTHON) scripts/model/export_onnx.py
 
 bench: onnxruntime
 	$(GO) test ./staa -run '^$$' -bench 'Read|Base' -benchtime 20x -count 3

@@ -12,9 +12,9 @@
 // distractors: discs, squares, diamonds, triangles and rings in colours away
 // from red, some of them in windows of their own, and with probability
 // Options.DecoyPermille/1000 one red square (the target's colour, another
-// shape). The
-// distractors move in the same four directions at the same speeds, so motion
-// alone does not tell the class: a model has to find the red disc first. The
+// shape). The distractors move in the same four directions at the same
+// speeds, so motion alone does not tell the class: a model has to find the red
+// disc first. The
 // background is a static value-noise texture, sometimes striped, and every
 // frame gets its own brightness flicker and pixel noise.
 //
@@ -31,8 +31,9 @@
 // n+k. The generator uses its own SplitMix64 streams and integer arithmetic
 // only (no floating point, no math/rand), so the bytes are the same on every
 // platform and Go version. Background, distractors, target and noise draw from
-// separate streams: rendering a sample without its target changes exactly the
-// pixels of its mask.
+// separate streams: rendering a sample without its target changes only pixels
+// of its mask (nearly all of them). The target is drawn last, whole and inside
+// the frame in every visible frame.
 //
 // Labels are balanced: each aligned block of NumClasses consecutive samples
 // holds every class once, in a seeded random order.
