@@ -37,7 +37,7 @@ C_FLAGS   := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 CXX_FLAGS := -std=c++11 -O1 -Wall -Wextra -pedantic -Werror -Iinclude
 LINK      := -L$(BUILD) -lstaa -Wl,-rpath,'$$ORIGIN' -lpthread -lm
 
-.PHONY: all setup lib onnxruntime test test-go test-c test-python demo explain bench model clean check-symbols
+.PHONY: all setup lib onnxruntime test test-go test-c test-python demo explain bench model check-model clean check-symbols
 
 all: lib
 
@@ -60,7 +60,7 @@ check-symbols: lib
 		END { exit bad }'
 	@echo "exports: $$(nm -D --defined-only $(LIB) | awk '$$2 != "A" { sub(/@.*/, "", $$3); print $$3 }' | tr '\n' ' ')"
 
-test: test-go test-c test-python
+test: test-go test-c test-python check-model
 
 # Fuzzing runs each target for FUZZTIME; -fuzzminimizetime bounds the
 # minimisation of each new input (the default, 60s, would eat all of it).
@@ -107,6 +107,12 @@ explain: onnxruntime
 model:
 	$(PYTHON) scripts/model/train_timesformer.py
 	$(PYTHON) scripts/model/export_onnx.py
+	$(PYTHON) scripts/model/check_accuracy.py
+
+# The shipped model: metadata, ONNX against PyTorch, accuracy on a fresh split.
+check-model:
+	$(PYTHON) -m pytest scripts/model/test_shipped_model.py -q
+	$(PYTHON) scripts/model/check_accuracy.py
 
 bench: onnxruntime
 	$(GO) test ./staa -run '^$$' -bench 'Read|Base' -benchtime 20x -count 3

@@ -20,7 +20,7 @@ fi
 PYTHON=${PYTHON:-python3}
 # torch from PyPI is the CUDA build (several GB): install it only when missing.
 missing=()
-for mod in numpy pyarrow PIL pytest torch transformers; do
+for mod in numpy pyarrow PIL pytest torch transformers onnx onnxruntime onnxscript; do
   "$PYTHON" -c "import $mod" 2>/dev/null || missing+=("$mod")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -187,7 +187,7 @@ def write_card(path: Path, checkpoint: Path, onnx_path: Path, meta: dict, errs: 
         "parameters": info["parameters"],
         "classes": info["classes"],
         "training": info["train"],
-        "training_data": {"generator": "staa/synth (go run ./staa/synth/cmd/synthgen)",
+        "training_data": {"generator": "staa/synth, through the command staa/synth/cmd/synthgen",
                           "seeds": seed_range,
                           "clips": info["train"]["clips_per_epoch"] * info["train"]["epochs"],
                           "options": info["synth"]["options"]},
