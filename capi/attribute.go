@@ -34,7 +34,7 @@ func attribute(a args, mem memory.Allocator, engine attributeFunc) error {
 	if err := a.prepare(); err != nil {
 		return err
 	}
-	cfg, err := staa.ParseConfig(a.optionsJSON())
+	cfg, err := parseConfig(a.optionsJSON())
 	if err != nil {
 		return withStatus(statusInvalid, err)
 	}
@@ -63,7 +63,9 @@ func attribute(a args, mem memory.Allocator, engine attributeFunc) error {
 		return withStatus(statusInternal, err)
 	}
 	defer outRec.Release()
-	cdata.ExportArrowRecordBatch(outRec, a.cOut(), a.cOutSchema())
+	if err := exportBatch(outRec, a.out, a.outSchema); err != nil {
+		return withStatus(statusNoMem, err)
+	}
 	return nil
 }
 
@@ -101,7 +103,9 @@ func postprocess(a args, mem memory.Allocator, post postprocessFunc) error {
 		return withStatus(statusInternal, err)
 	}
 	defer outRec.Release()
-	cdata.ExportArrowRecordBatch(outRec, a.cOut(), a.cOutSchema())
+	if err := exportBatch(outRec, a.out, a.outSchema); err != nil {
+		return withStatus(statusNoMem, err)
+	}
 	return nil
 }
 
@@ -139,10 +143,13 @@ func (a args) prepare() error {
 	return nil
 }
 
-// importBatch imports the input record batch (a struct array), taking
-// ownership of it. The caller releases the record; a.consume releases
+// importBatch imports the input record batch (a struct array): in place
+// when importFlat can, else through arrow-go, taking ownership of it. The caller releases the record; a.consume releases
 // whatever the import did not take.
 func importBatch(a args) (arrow.RecordBatch, error) {
+	if rec, ok := importFlat(a); ok {
+		return rec, nil
+	}
 	field, arr, err := cdata.ImportCArray(a.cIn(), a.cInSchema())
 	if err != nil {
 		return nil, withStatus(statusInvalid, fmt.Errorf("staa: cannot import the input batch: %w", err))

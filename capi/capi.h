@@ -18,6 +18,16 @@ typedef const char cchar_t;
 void capi_release_array(struct ArrowArray* a);
 void capi_release_schema(struct ArrowSchema* s);
 
+/* The header of a block holding an exported batch (export.c): the number
+ * of its structs not released yet. */
+typedef struct {
+  int64_t live;
+} capi_block;
+
+/* The release callbacks of exported batches (export.c). */
+void capi_block_release_array(struct ArrowArray* a);
+void capi_block_release_schema(struct ArrowSchema* s);
+
 /* Whether this process is a child forked after the library was loaded. */
 int capi_forked(void);
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/cdata"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 
@@ -607,7 +606,9 @@ func sessionExplain(h uintptr, a args, mem memory.Allocator) error {
 		return withStatus(statusInternal, err)
 	}
 	defer outRec.Release()
-	cdata.ExportArrowRecordBatch(outRec, a.cOut(), a.cOutSchema())
+	if err := exportBatch(outRec, a.out, a.outSchema); err != nil {
+		return withStatus(statusNoMem, err)
+	}
 	return nil
 }
 

@@ -310,3 +310,28 @@ func cSessionClose(h uintptr) { capi_session_close(C.uintptr_t(h)) }
 func importOutput(o cOutput) (arrow.RecordBatch, error) {
 	return cdata.ImportCRecordBatch((*cdata.CArrowArray)(unsafe.Pointer(o.arr)), (*cdata.CArrowSchema)(unsafe.Pointer(o.sch)))
 }
+
+// exportForTest runs exportBatch into fresh C structs.
+func exportForTest(rec arrow.RecordBatch) (cOutput, error) {
+	o := newCOutput()
+	return o, exportBatch(rec, o.arr, o.sch)
+}
+
+// moveChild moves child i of o's array and schema into new C structs (the
+// C Data Interface's "moving child arrays"): the originals are marked
+// released. The caller releases and frees the returned output.
+func moveChild(o cOutput, i int) cOutput {
+	m := newCOutput()
+	ca := unsafe.Slice(o.arr.children, o.arr.n_children)[i]
+	cs := unsafe.Slice(o.sch.children, o.sch.n_children)[i]
+	*m.arr, *m.sch = *ca, *cs
+	ca.release, cs.release = nil, nil
+	return m
+}
+
+// childValues returns the float32 values of a moved FixedSizeList<float32>.
+func childValues(o cOutput) []float32 {
+	vals := *o.arr.children
+	bufs := unsafe.Slice(vals.buffers, 2)
+	return unsafe.Slice((*float32)(bufs[1]), int(vals.length))
+}

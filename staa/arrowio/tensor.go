@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -109,39 +112,78 @@ func TensorShape(f arrow.Field) ([]int, arrow.DataType, error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("staa: column %q: field metadata %s is missing (want {\"shape\":[...]})", f.Name, ExtensionMetadataKey)
 	}
-	var tm tensorMeta
-	if err := json.Unmarshal([]byte(raw), &tm); err != nil {
-		return nil, nil, fmt.Errorf("staa: column %q: bad %s %q: %v", f.Name, ExtensionMetadataKey, raw, err)
-	}
-	if tm.Shape == nil {
-		return nil, nil, fmt.Errorf("staa: column %q: %s %q has no \"shape\"", f.Name, ExtensionMetadataKey, raw)
-	}
-	shape := make([]int, len(*tm.Shape))
-	n := int64(1)
-	for i, d := range *tm.Shape {
-		if d <= 0 || d > maxTensorElems {
-			return nil, nil, fmt.Errorf("staa: column %q: shape %v has a dimension out of range", f.Name, *tm.Shape)
-		}
-		shape[i] = int(d)
-		if n *= d; n > maxTensorElems {
-			return nil, nil, fmt.Errorf("staa: column %q: shape %v is too large", f.Name, *tm.Shape)
-		}
-	}
-	if tm.DimNames != nil && len(tm.DimNames) != len(shape) {
-		return nil, nil, fmt.Errorf("staa: column %q: %d dim_names for shape %v", f.Name, len(tm.DimNames), shape)
-	}
-	if tm.Permutation != nil {
-		if len(tm.Permutation) != len(shape) {
-			return nil, nil, fmt.Errorf("staa: column %q: permutation %v does not fit shape %v", f.Name, tm.Permutation, shape)
-		}
-		for i, p := range tm.Permutation {
-			if p != int64(i) {
-				return nil, nil, fmt.Errorf("staa: column %q: permutation %v is not supported (only the identity: make the tensor row-major)", f.Name, tm.Permutation)
-			}
-		}
+	shape, n, err := shapeOf(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("staa: column %q: %w", f.Name, err)
 	}
 	if int64(fsl.Len()) != n {
 		return nil, nil, fmt.Errorf("staa: column %q: shape %v holds %d values but the list size is %d", f.Name, shape, n, fsl.Len())
 	}
 	return shape, elem, nil
+}
+
+// shapes caches shapeOf's successes by metadata text: every call of the
+// C ABI reads the same few shapes, and decoding the JSON cost a tenth of a
+// small call. Bounded at maxCachedShapes entries.
+var shapes struct {
+	m sync.Map // string → []int
+	n atomic.Int32
+}
+
+const maxCachedShapes = 256
+
+// shapeOf parses and checks a fixed_shape_tensor's extension metadata,
+// returning the shape (the caller's own copy) and its element count.
+func shapeOf(raw string) ([]int, int64, error) {
+	if v, ok := shapes.m.Load(raw); ok {
+		shape := slices.Clone(v.([]int))
+		n := int64(1)
+		for _, d := range shape {
+			n *= int64(d)
+		}
+		return shape, n, nil
+	}
+	shape, n, err := parseShape(raw)
+	if err == nil && shapes.n.Load() < maxCachedShapes {
+		if _, loaded := shapes.m.LoadOrStore(raw, slices.Clone(shape)); !loaded {
+			shapes.n.Add(1)
+		}
+	}
+	return shape, n, err
+}
+
+// parseShape is shapeOf without the cache.
+func parseShape(raw string) ([]int, int64, error) {
+	var tm tensorMeta
+	if err := json.Unmarshal([]byte(raw), &tm); err != nil {
+		return nil, 0, fmt.Errorf("bad %s %q: %v", ExtensionMetadataKey, raw, err)
+	}
+	if tm.Shape == nil {
+		return nil, 0, fmt.Errorf("%s %q has no \"shape\"", ExtensionMetadataKey, raw)
+	}
+	shape := make([]int, len(*tm.Shape))
+	n := int64(1)
+	for i, d := range *tm.Shape {
+		if d <= 0 || d > maxTensorElems {
+			return nil, 0, fmt.Errorf("shape %v has a dimension out of range", *tm.Shape)
+		}
+		shape[i] = int(d)
+		if n *= d; n > maxTensorElems {
+			return nil, 0, fmt.Errorf("shape %v is too large", *tm.Shape)
+		}
+	}
+	if tm.DimNames != nil && len(tm.DimNames) != len(shape) {
+		return nil, 0, fmt.Errorf("%d dim_names for shape %v", len(tm.DimNames), shape)
+	}
+	if tm.Permutation != nil {
+		if len(tm.Permutation) != len(shape) {
+			return nil, 0, fmt.Errorf("permutation %v does not fit shape %v", tm.Permutation, shape)
+		}
+		for i, p := range tm.Permutation {
+			if p != int64(i) {
+				return nil, 0, fmt.Errorf("permutation %v is not supported (only the identity: make the tensor row-major)", tm.Permutation)
+			}
+		}
+	}
+	return shape, n, nil
 }
