@@ -27,8 +27,8 @@ type (
 	postprocessFunc func(staa.Volume, staa.Post) (staa.Volume, []float32, error)
 )
 
-// attribute is staa_attribute on Go types. mem allocates the output (a
-// malloc-based allocator: C keeps the buffers after the call).
+// attribute is staa_attribute on Go types. mem allocates the output record,
+// which exportBatch copies into malloc'd memory for C.
 func attribute(a args, mem memory.Allocator, engine attributeFunc) error {
 	defer a.consume()
 	if err := a.prepare(); err != nil {
@@ -63,10 +63,7 @@ func attribute(a args, mem memory.Allocator, engine attributeFunc) error {
 		return withStatus(statusInternal, err)
 	}
 	defer outRec.Release()
-	if err := exportBatch(outRec, a.out, a.outSchema); err != nil {
-		return withStatus(statusNoMem, err)
-	}
-	return nil
+	return exportBatch(outRec, a.out, a.outSchema)
 }
 
 // postprocess is staa_postprocess on Go types.
@@ -103,10 +100,7 @@ func postprocess(a args, mem memory.Allocator, post postprocessFunc) error {
 		return withStatus(statusInternal, err)
 	}
 	defer outRec.Release()
-	if err := exportBatch(outRec, a.out, a.outSchema); err != nil {
-		return withStatus(statusNoMem, err)
-	}
-	return nil
+	return exportBatch(outRec, a.out, a.outSchema)
 }
 
 // prepare checks the pointer arguments and empties the outputs, so that

@@ -8,28 +8,27 @@ import "C"
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strconv"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/cdata"
 )
 
 // exportBatch exports rec into out and outSchema (C Data Interface).
 //
 // The library's outputs are flat: every column a FixedSizeList of a
-// fixed-width primitive, without nulls. Those are written into two malloc'd
+// fixed-width primitive, without nulls. They are written into two malloc'd
 // blocks (one per struct tree, see export.c) with one copy of the values and
 // plain C release callbacks: arrow-go's exporter allocates every struct and
-// string separately and releases through callbacks into Go, which costs more
-// than the rest of a small call. Any other batch goes through arrow-go's
-// exporter. The caller keeps its reference to rec.
+// string separately and releases through callbacks into Go, which cost more
+// than the rest of a small call. rec may live in Go memory; the caller keeps
+// its reference to it.
 func exportBatch(rec arrow.RecordBatch, out *C.struct_ArrowArray, outSchema *C.struct_ArrowSchema) error {
 	cols, ok := flatColumns(rec)
 	if !ok {
-		cdata.ExportArrowRecordBatch(rec, (*cdata.CArrowArray)(unsafe.Pointer(out)), (*cdata.CArrowSchema)(unsafe.Pointer(outSchema)))
-		return nil
+		return withStatus(statusInternal, fmt.Errorf("staa: the output batch %s is not flat", rec.Schema()))
 	}
 	if err := exportSchema(rec.Schema(), cols, outSchema); err != nil {
 		return err
@@ -111,7 +110,7 @@ func newBlock(size int) (*block, error) {
 	return &block{base: p, size: size, used: headerSize}, nil
 }
 
-var errNoMem = errors.New("staa: out of memory: cannot allocate the output batch")
+var errNoMem = withStatus(statusNoMem, errors.New("staa: out of memory: cannot allocate the output batch"))
 
 // take returns n bytes of the block aligned to align.
 func (b *block) take(n, align int) unsafe.Pointer {

@@ -17,7 +17,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 
 	"github.com/staa-dev/staa/runtime"
 	"github.com/staa-dev/staa/staa"
@@ -130,7 +129,7 @@ func capi_session_open(path *C.cchar_t, options *C.cchar_t, out *C.uintptr_t, er
 func capi_session_explain(h C.uintptr_t, clips *C.struct_ArrowArray, clipsSchema *C.struct_ArrowSchema, options *C.cchar_t,
 	out *C.struct_ArrowArray, outSchema *C.struct_ArrowSchema, err *C.char, errLen C.size_t) C.int {
 	return call(err, errLen, func() error {
-		return sessionExplain(uintptr(h), args{in: clips, inSchema: clipsSchema, options: options, out: out, outSchema: outSchema, inName: "clips"}, mallocator.NewMallocator())
+		return sessionExplain(uintptr(h), args{in: clips, inSchema: clipsSchema, options: options, out: out, outSchema: outSchema, inName: "clips"}, memory.DefaultAllocator)
 	})
 }
 
@@ -606,10 +605,7 @@ func sessionExplain(h uintptr, a args, mem memory.Allocator) error {
 		return withStatus(statusInternal, err)
 	}
 	defer outRec.Release()
-	if err := exportBatch(outRec, a.out, a.outSchema); err != nil {
-		return withStatus(statusNoMem, err)
-	}
-	return nil
+	return exportBatch(outRec, a.out, a.outSchema)
 }
 
 // writeExplanations is staa_session_explain's output batch: the attribution
