@@ -7,7 +7,8 @@
 #   make test-c       the C example, plain and under AddressSanitizer, and C++
 #   make test-python  the Python bindings' tests against build/libstaa.so
 #   make test         all three
-#   make demo         go run ./cmd/staa-demo
+#   make demo         staa explain on a generated clip with the shipped model (out/explain),
+#                     then the engine demo (out/demo.png)
 #   make explain      staa explain on a generated clip with the shipped model (out/explain)
 #   make bench        the Go benchmarks behind docs/benchmarks.md
 #   make model        train the shipped TimeSformer on generated clips and export it to ONNX
@@ -98,7 +99,11 @@ test-c: lib check-symbols onnxruntime
 test-python: lib
 	STAA_LIBRARY=$(abspath $(LIB)) PYTHONPATH=bindings/python/src $(PYTHON) -m pytest bindings/python/tests -q
 
-demo:
+# The README's first command: the main job on the shipped defaults (the
+# shipped model on a generated clip; the MP4 only when ffmpeg is there), then
+# the engine alone on generated attention.
+demo: onnxruntime
+	$(GO) run ./cmd/staa explain --out out/explain $$(command -v ffmpeg >/dev/null || echo --mp4=false)
 	$(GO) run ./cmd/staa-demo
 
 explain: onnxruntime
@@ -109,8 +114,9 @@ model:
 	$(PYTHON) scripts/model/export_onnx.py
 	$(PYTHON) scripts/model/check_accuracy.py
 
-# The shipped model: metadata, ONNX against PyTorch, accuracy on a fresh split.
-check-model:
+# The shipped model: metadata, ONNX against PyTorch, Session against staa.explain (needs
+# the library and ONNX Runtime), accuracy on a fresh split.
+check-model: lib onnxruntime
 	$(PYTHON) -m pytest scripts/model/test_shipped_model.py -q
 	$(PYTHON) scripts/model/check_accuracy.py
 

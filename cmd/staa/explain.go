@@ -321,9 +321,9 @@ func printSummary(e *env, c *explainConfig, r *Report) {
 	fmt.Fprintf(w, "prediction: %s (top %d: %s)\n", r.Prediction.Label, len(r.TopK), strings.Join(top, ", "))
 	fmt.Fprintf(w, "key frames: %v\n", r.KeyFrames)
 	if gt := r.GroundTruth; gt != nil {
-		verdict := "wrong"
+		verdict := "prediction wrong"
 		if gt.Correct {
-			verdict = "right"
+			verdict = "prediction correct"
 		}
 		fmt.Fprintf(w, "ground truth: %s (%s); target visible in frames %v; P on them %.2f; map energy in the target %.2f (uniform: %.2f); pointing game %.2f\n",
 			gt.Class, verdict, gt.VisibleFrames, gt.TemporalMass, gt.Energy, gt.MaskArea, gt.Pointing)

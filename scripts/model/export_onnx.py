@@ -14,7 +14,8 @@ The ONNX model has one input and three outputs (B is dynamic):
 
 with T = F (tubelet 1), N = h·w patches (patch n = i·w + j). Per clip, the attention outputs are
 the stacked layouts [L, T, H, c+N, c+N] and [L, N, H, T, T] of the staa engine (DESIGN.md 1.1).
-The temporal attention is captured with forward hooks (HF never returns it). The
+The attention (the temporal one HF never returns) is recorded by pass-through modules in
+place of the attention dropouts (staa.export.AttentionModel, shared with staa-export). The
 ``metadata_props`` (keys ``staa.*``, see METADATA below) carry the geometry, frame size,
 normalisation, class names and output names, so that a session needs no other configuration.
 """
@@ -32,12 +33,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
-from common import log  # noqa: E402
+from common import log, staa_export  # noqa: E402
 
-INPUT = "pixel_values"
-OUTPUTS = ("logits", "spatial_attention", "temporal_attention")
-METADATA_VERSION = "1"
-OPSET = 18
+# The general part (wrapper, metadata, torch.onnx call) is the package's staa.export, which
+# staa-export runs for any HF TimeSformer, VideoMAE or ViViT checkpoint.
+INPUT = staa_export.INPUT
+OUTPUTS = staa_export.DIVIDED_OUTPUTS
+METADATA_VERSION = staa_export.METADATA_VERSION
+OPSET = staa_export.OPSET
 TOLERANCE = 1e-4
 MAX_BYTES = 8 << 20
 
@@ -88,50 +91,18 @@ def parse_args(argv=None):
 
 
 def metadata(config, classes) -> dict:
-    geo = common.geometry(config)
-    h, w = geo["grid"]
-    n, t = h * w, geo["frames"]
-    L, H = int(config.num_hidden_layers), int(config.num_attention_heads)
+    """The staa.* metadata_props of the shipped model (staa.export.metadata, with the fixed
+    normalisation of common.MEAN/STD)."""
     size = int(config.image_size)
-    shapes = {
-        "logits": ["batch", len(classes)],
-        "spatial_attention": ["batch", L, t, H, 1 + n, 1 + n],
-        "temporal_attention": ["batch", L, n, H, t, t],
-    }
-    js = lambda v: json.dumps(v, separators=(",", ":"))  # noqa: E731
-    return {
-        "staa.metadata_version": METADATA_VERSION,
-        "staa.model_type": "timesformer",
-        "staa.attention_type": "divided_space_time",
-        "staa.geometry": js(geo),
-        "staa.layout": geo["layout"],
-        "staa.frames": str(t),
-        "staa.grid": js([h, w]),
-        "staa.cls": "true",
-        "staa.tubelet": "1",
-        "staa.layers": str(L),
-        "staa.heads": str(H),
-        "staa.frame_size": js([size, size]),
-        "staa.input": INPUT,
-        "staa.input_layout": "BFCHW",
-        "staa.scale": repr(1 / 255),
-        "staa.mean": js(list(common.MEAN)),
-        "staa.std": js(list(common.STD)),
-        "staa.class_names": js(list(classes)),
-        "staa.outputs": js({"logits": OUTPUTS[0], "spatial": OUTPUTS[1], "temporal": OUTPUTS[2]}),
-        "staa.output_shapes": js(shapes),
-    }
+    return staa_export.metadata(common.geometry(config), config.num_hidden_layers, config.num_attention_heads,
+                                [size, size], classes, "timesformer", "divided_space_time",
+                                1 / 255, common.MEAN, common.STD)
 
 
 def export(wrapped, example, path: Path):
-    import torch
-
-    batch = torch.export.Dim("batch", min=1, max=1024)
-    prog = torch.onnx.export(
-        wrapped, (example,), None, dynamo=True, opset_version=OPSET, external_data=False,
-        input_names=[INPUT], output_names=list(OUTPUTS),
-        dynamic_shapes={"pixel_values": {0: batch}}, optimize=True, verbose=False)
-    return prog.model_proto
+    """The ModelProto of wrapped (common.AttentionModel) with a dynamic batch axis
+    (staa.export.export_module; path is unused, the caller saves the proto)."""
+    return staa_export.export_module(wrapped, example, OUTPUTS, OPSET)
 
 
 def run_torch(wrapped, x):
@@ -154,7 +125,7 @@ def verify(session, wrapped, model, x) -> dict:
         errs[name] = float(np.max(np.abs(g - w)))
         if errs[name] > TOLERANCE:
             raise AssertionError(f"{name}: max |ONNX - PyTorch| = {errs[name]:.3g} > {TOLERANCE}")
-    # The hooks see what HF itself returns as attentions (spatial), and rows are distributions.
+    # The taps see what HF itself returns as attentions (spatial), and rows are distributions.
     with torch.no_grad():
         out = model(pixel_values=torch.from_numpy(x), output_attentions=True)
     b = x.shape[0]

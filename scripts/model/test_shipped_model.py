@@ -5,7 +5,12 @@
 - the metadata_props are complete and consistent with the outputs;
 - on generated clips, the attention outputs have the documented shapes and are row-stochastic;
 - logits and every attention output equal the PyTorch checkpoint's within 1e-4 (skipped
-  without torch/transformers).
+  without torch/transformers);
+- ``staa.Session(models/timesformer-synth.onnx).explain(clips)`` (uint8 clips, preprocessed by
+  the Go runtime from the metadata) equals ``staa.explain(checkpoint, pixel_values)`` (PyTorch,
+  the training normalisation) within 1e-4, methods rollout and last. Needs build/libstaa.so
+  and the ONNX Runtime library (``make lib onnxruntime``; ``make check-model`` builds them):
+  skipped without them, unless $CI is set.
 
 Needs onnxruntime, numpy, pyarrow and the Go toolchain (clips come from staa/synth).
 """
@@ -13,6 +18,7 @@ Needs onnxruntime, numpy, pyarrow and the Go toolchain (clips come from staa/syn
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -45,13 +51,18 @@ def meta(session):
 
 
 @pytest.fixture(scope="module")
-def pixels(meta):
+def clips(meta):
+    """uint8 (3, F, H, W, 3) generated clips at the model's size."""
     h, w = json.loads(meta["staa.frame_size"])
-    data = common.generate_and_load(3, common.CHECK_SEED + 2, frames=int(meta["staa.frames"]), size=h)
+    return common.generate_and_load(3, common.CHECK_SEED + 2, frames=int(meta["staa.frames"]), size=h)["clips"]
+
+
+@pytest.fixture(scope="module")
+def pixels(meta, clips):
     scale = float(meta["staa.scale"])
     mean = np.asarray(json.loads(meta["staa.mean"]), np.float32)
     std = np.asarray(json.loads(meta["staa.std"]), np.float32)
-    x = (data["clips"].astype(np.float32) * scale - mean) / std
+    x = (clips.astype(np.float32) * scale - mean) / std
     return np.ascontiguousarray(x.transpose(0, 1, 4, 2, 3))
 
 
@@ -95,3 +106,42 @@ def test_matches_pytorch(session, meta, pixels):
     for g, w, o in zip(got, want, session.get_outputs()):
         assert g.shape == w.shape, o.name
         assert np.max(np.abs(g - w)) <= 1e-4, o.name
+
+
+def _skip_or_fail(reason):
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail("CI is set and " + reason)
+    pytest.skip(reason)
+
+
+@pytest.mark.parametrize("method", ["rollout", "last"])
+def test_session_equals_explain_on_pytorch(clips, method):
+    """The whole path without PyTorch (Go preprocessing, ONNX Runtime, the engine) against
+    staa.explain on the PyTorch checkpoint (hooks, the engine) for the same clips."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    if not (common.CHECKPOINT / "model.safetensors").exists():
+        pytest.skip("no PyTorch checkpoint")
+    import staa   # this checkout's (common puts bindings/python/src first)
+    from staa import _library
+
+    if not any(p.is_file() for _, p in _library.candidates()):
+        _skip_or_fail("the staa library is not built (make lib)")
+    ort_lib = Path(os.environ.get("STAA_ONNXRUNTIME_LIB")
+                   or common.REPO / "build" / "onnxruntime" / "libonnxruntime.so.1")
+    if not ort_lib.is_file():
+        _skip_or_fail(f"the ONNX Runtime library {ort_lib} is missing (make onnxruntime)")
+    torch.set_num_threads(1)
+    model = transformers.TimesformerForVideoClassification.from_pretrained(str(common.CHECKPOINT)).eval()
+    x = torch.from_numpy(common.normalise(clips))        # the training normalisation, not the metadata's
+    assert clips.shape[0] >= 2
+    with staa.Session(common.ONNX_PATH, library=ort_lib, intra_op_threads=1, inter_op_threads=1) as s:
+        for post in ("optimized", "raw"):
+            e = s.explain(clips, method=method, postprocess=post)
+            a = staa.explain(model, x, method=method, postprocess=post)
+            assert e.spatial.shape == tuple(a.spatial.shape) == (clips.shape[0], 8, 4, 4)
+            np.testing.assert_allclose(e.logits, a.logits.numpy(), rtol=0, atol=1e-4)
+            np.testing.assert_allclose(e.spatial, a.spatial.numpy(), rtol=0, atol=1e-4)
+            np.testing.assert_allclose(e.temporal, a.temporal.numpy(), rtol=0, atol=1e-4)
+            assert e.labels.tolist() == a.predictions.tolist()
+            assert e.spatial.max() > 0
