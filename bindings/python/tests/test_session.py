@@ -323,3 +323,89 @@ def test_close_while_explaining(ort, fx):
     for t in threads:
         t.join()
     assert len(outcomes) == 30
+
+
+# --------------------------------------------------------------- predict
+
+
+def test_predict_matches_pytorch(session, fx):
+    """Session.predict: softmax of PyTorch's logits for the fixture clips."""
+    want = softmax(fx["logits"])
+    p = session.predict(fx["clips"])
+    assert isinstance(p, np.ndarray) and p.dtype == np.float32 and p.shape == (2, 5)
+    np.testing.assert_allclose(p, want, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=0, atol=1e-5)
+    # one clip: a batch of one
+    one = session.predict(fx["clips"][1])
+    assert one.shape == (1, 5)
+    np.testing.assert_allclose(one[0], want[1], rtol=0, atol=1e-5)
+
+
+def test_predict_pixels_matches_pytorch(session, fx):
+    want = softmax(fx["logits"])
+    p = session.predict_pixels(fx["pixels"])
+    assert p.dtype == np.float32 and p.shape == (2, 5)
+    np.testing.assert_allclose(p, want, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(session.predict_pixels(fx["pixels"][0])[0], want[0], rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 7, 64])
+def test_predict_in_chunks(session, fx, batch_size):
+    """Rows go to the model batch_size at a time, in order: 7 clips (the two
+    fixture clips in a fixed order, plus perturbed ones) give PyTorch's
+    probabilities for the fixture rows and the same rows whatever the chunk."""
+    order = [0, 1, 1, 0, 1, 0, 0]
+    clips = fx["clips"][order].copy()
+    rng = np.random.default_rng(3)
+    perturbed = [2, 5]
+    clips[perturbed] = rng.integers(0, 256, clips[perturbed].shape, dtype=np.uint8)
+    p = session.predict(clips, batch_size=batch_size)
+    assert p.shape == (7, 5)
+    want = softmax(fx["logits"])[order]
+    keep = [i for i in range(7) if i not in perturbed]
+    np.testing.assert_allclose(p[keep], want[keep], rtol=0, atol=1e-5)
+    # the perturbed rows: as explain() computes them, one clip at a time
+    for i in perturbed:
+        np.testing.assert_allclose(p[i], session.explain(clips[i], method="last").probabilities[0],
+                                   rtol=0, atol=1e-6)
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=0, atol=1e-5)
+    pix = session.predict_pixels(fx["pixels"][order], batch_size=batch_size)
+    np.testing.assert_allclose(pix, softmax(fx["logits"])[order], rtol=0, atol=1e-5)
+
+
+@pytest.mark.torch
+def test_predict_torch(session, fx, torch):
+    p = session.predict(torch.from_numpy(fx["clips"]))
+    assert isinstance(p, np.ndarray)
+    np.testing.assert_allclose(p, softmax(fx["logits"]), rtol=0, atol=1e-5)
+
+
+def test_predict_bad_input(session, fx):
+    clip = fx["clips"][0]
+    with pytest.raises(TypeError, match="uint8"):
+        session.predict(clip.astype(np.float32))
+    with pytest.raises(TypeError, match="float32"):
+        session.predict_pixels(fx["pixels"].astype(np.float64))
+    with pytest.raises(staa.StaaValueError, match="2 frames.*takes 4"):
+        session.predict(clip[:2])
+    with pytest.raises(staa.StaaValueError, match="channels last"):
+        session.predict(np.ascontiguousarray(np.moveaxis(clip, -1, 1)))
+    with pytest.raises(staa.StaaValueError, match="shape"):
+        session.predict(clip[0])
+    with pytest.raises(staa.StaaValueError, match="empty"):
+        session.predict(fx["clips"][:0])
+    with pytest.raises(staa.StaaValueError, match="pixel_values"):
+        session.predict_pixels(fx["pixels"][:, :, :, :16])
+    with pytest.raises(staa.StaaValueError, match="pixel_values"):
+        session.predict_pixels(fx["pixels"][:0])
+    with pytest.raises(staa.StaaValueError, match="batch_size"):
+        session.predict(clip, batch_size=0)
+    with pytest.raises(TypeError):
+        session.predict(clip, batch_size=2.5)
+
+
+def test_predict_closed(ort, fx):
+    s = staa.Session(TINY, library=ort, intra_op_threads=1)
+    s.close()
+    with pytest.raises(staa.StaaValueError, match="closed"):
+        s.predict(fx["clips"])

@@ -9,13 +9,14 @@ import pytest
 
 import staa
 from proc import run_python
-from staa import _arrays, _arrow
+from staa import _arrays, _arrow, _cbatch
 from staa._cdata import release
 
 
 def exported_data_pointer(columns):
-    """The address of the values buffer of the first column, as the library will see it."""
-    c_array, c_schema = _arrow.export(_arrow.record_batch(columns))
+    """The address of the values buffer of the first column, as the library will see it
+    (staa.attribute exports its columns with _cbatch)."""
+    c_array, c_schema = _cbatch.export(columns)
     try:
         fsl = c_array.children[0].contents      # the column: FixedSizeList
         values = fsl.children[0].contents        # its float32/float16 values

@@ -41,6 +41,10 @@ def _convert_warning(name, dtype):
 def _from_torch(x, name):
     import torch
 
+    # The common case first, with as few calls into torch as possible.
+    if (x.dtype is torch.float32 or x.dtype is torch.float16) and x.layout is torch.strided \
+            and x.is_contiguous() and not x.is_neg() and x.device.type == "cpu":
+        return x.detach().numpy()
     if x.device.type != "cpu":
         raise StaaValueError(
             f"staa: {name} is a tensor on device '{x.device}'; staa runs on the CPU. "

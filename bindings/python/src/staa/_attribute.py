@@ -2,13 +2,11 @@
 
 from collections.abc import Mapping
 
-import pyarrow as pa
-
-from . import _arrow, _call
+from . import _call
 from ._arrays import attention, is_array, is_torch, to_numpy
 from ._attribution import Attribution
 from ._errors import StaaValueError
-from ._options import attribute_options, postprocess_value
+from ._options import attribute_options, encoded_attribute_options, postprocess_value
 
 _NDIM = {"spatial": 6, "temporal": 6, "joint": 5}
 _FORM = {"spatial": "(B, L, T, H, c+N, c+N)", "temporal": "(B, L, N, H, T, T)",
@@ -98,6 +96,8 @@ def attribute(spatial=None, temporal=None, grads=None, layout=None, frames=8, gr
         if temporal is not None or grads is not None or joint is not None:
             raise StaaValueError("staa: an Arrow record batch carries all the columns; "
                                  "do not pass temporal, joint or grads with it")
+        import pyarrow as pa
+
         opts = attribute_options(layout=layout or "divided", **geometry)
         return Attribution.from_batch(_call.call("attribute", pa.record_batch(spatial), opts), "numpy")
 
@@ -105,7 +105,7 @@ def attribute(spatial=None, temporal=None, grads=None, layout=None, frames=8, gr
         layout = "joint" if joint is not None else "divided"
     if layout == "joint" and joint is None:
         joint, spatial = spatial, None
-    opts = attribute_options(layout=layout, **geometry)
+    opts, opts_json = encoded_attribute_options(layout=layout, **geometry)
     kind = _kind(spatial, temporal, joint, grads)
     groups = _groups(opts["frames"], opts["tubelet"])
     patches = opts["grid"][0] * opts["grid"][1]
@@ -130,7 +130,7 @@ def attribute(spatial=None, temporal=None, grads=None, layout=None, frames=8, gr
     for name, g in _grads(grads, list(given)).items():
         columns[name + "_grad"] = attention(g, name + "_grad", fold[name])
     _check_batch(columns)
-    out = _call.call("attribute", _arrow.record_batch(columns), opts)
+    out = _call.call("attribute", columns, opts_json)
     return Attribution.from_batch(out, kind)
 
 
@@ -148,6 +148,6 @@ def postprocess(volume, postprocess="optimized"):
         raise StaaValueError(f"staa: volume has shape {tuple(arr.shape)}; expected (B, F, h, w)")
     if arr.size == 0:
         raise StaaValueError(f"staa: volume is empty, shape {tuple(arr.shape)}")
-    out = _call.call("postprocess", _arrow.record_batch({"volume": arr}), opts)
+    out = _call.call("postprocess", {"volume": arr}, opts)
     kind = _kind(volume)
     return Attribution.from_batch(out, kind, volume=volume)

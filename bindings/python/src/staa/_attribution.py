@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 
 from . import _image, _keyframes
-from ._arrow import column_numpy
 
 
 def _as_kind(arr, kind):
@@ -47,15 +46,14 @@ class Attribution:
 
     @classmethod
     def from_batch(cls, batch, kind, volume=None):
-        """Wrap a record batch returned by the library (no copies)."""
-        meta = {k.decode(): v.decode() for k, v in (batch.schema.metadata or {}).items()}
-        names = batch.schema.names
-        if "volume" in names:
-            volume = _as_kind(column_numpy(batch, "volume"), kind)
+        """Wrap a batch returned by the library (a _cbatch.Batch; no copies)."""
+        meta = batch.metadata
+        if "volume" in batch.columns:
+            volume = _as_kind(batch.column("volume"), kind)
         ta = meta.get("staa.temporal_attention")
         return cls(
-            spatial=_as_kind(column_numpy(batch, "spatial"), kind),
-            temporal=_as_kind(column_numpy(batch, "temporal"), kind),
+            spatial=_as_kind(batch.column("spatial"), kind),
+            temporal=_as_kind(batch.column("temporal"), kind),
             volume=volume,
             temporal_attention=None if ta is None else ta == "true",
             method=meta.get("staa.method"),

@@ -1,5 +1,6 @@
 """The options_json document of the C ABI (keys and values as in docs/conventions.md)."""
 
+import json
 import operator
 from collections.abc import Mapping
 
@@ -38,3 +39,29 @@ def attribute_options(*, layout, frames, grid, cls, tubelet, method, head_fusion
     if workers is not None:
         opts["workers"] = operator.index(workers)
     return opts
+
+
+_encoded = {}  # the arguments of attribute_options → (options, their JSON)
+
+
+def encoded_attribute_options(**kwargs):
+    """(attribute_options(**kwargs), its JSON as bytes), remembered for repeated
+    arguments (a post-processing preset name, not an object): encoding the same
+    document on every call cost more than a small attribution. The dict is
+    shared: do not change it."""
+    grid = kwargs.get("grid")
+    key = None
+    if isinstance(kwargs.get("postprocess"), str) and isinstance(grid, (tuple, list)):
+        # The types too: 8.0 == 8, but frames=8.0 must still be refused.
+        key = tuple((k, type(v), tuple(v) if k == "grid" else v) for k, v in kwargs.items())
+        try:
+            hit = _encoded.get(key)
+        except TypeError:  # an unhashable value: not cached
+            key, hit = None, None
+        if hit is not None:
+            return hit
+    opts = attribute_options(**kwargs)
+    out = (opts, json.dumps(opts, separators=(",", ":")).encode())
+    if key is not None and len(_encoded) < 256:
+        _encoded[key] = out
+    return out

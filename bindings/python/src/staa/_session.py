@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
-from . import _arrow, _call, _library
+from . import _call, _library
 from ._arrays import is_torch
 from ._attribution import Attribution, _as_kind
 from ._errors import StaaValueError, from_status
@@ -134,11 +133,11 @@ class Explanation(Attribution):
     @classmethod
     def from_session_batch(cls, batch, kind, single):
         a = Attribution.from_batch(batch, kind)
-        meta = {k.decode(): v.decode() for k, v in (batch.schema.metadata or {}).items()}
+        meta = batch.metadata
         return cls(
-            logits=_as_kind(_arrow.column_numpy(batch, "logits"), kind),
-            probabilities=_as_kind(_arrow.column_numpy(batch, "probabilities"), kind),
-            top_k_indices=_as_kind(_arrow.column_numpy(batch, "top_k", np.int32), kind),
+            logits=_as_kind(batch.column("logits"), kind),
+            probabilities=_as_kind(batch.column("probabilities"), kind),
+            top_k_indices=_as_kind(batch.column("top_k", np.int32), kind),
             classes=json.loads(meta.get("staa.class_names", "[]")),
             single=single,
             geometry=json.loads(meta["staa.geometry"]) if "staa.geometry" in meta else None,
@@ -265,11 +264,8 @@ class Session:
         return opts
 
     def _run(self, column, arr, kind, single, opts):
-        batch = pa.RecordBatch.from_arrays(
-            [_arrow.tensor_column(arr)],
-            schema=pa.schema([_arrow.tensor_field(column, arr.shape[1:], arr.dtype)]))
         out = _call.call_fn(self._lib.staa_session_explain, (ctypes.c_void_p(self._live_handle()),),
-                            batch, opts)
+                            {column: arr}, opts)
         return Explanation.from_session_batch(out, kind, single)
 
     def explain(self, clip, method="rollout", head_fusion="mean", residual=0.5,
@@ -317,6 +313,75 @@ class Session:
                                  "expected (F, 3, H, W) or (B, F, 3, H, W)")
         return self._run("pixel_values", arr, kind, single,
                          self._options(method, head_fusion, residual, postprocess, top_k, volume, workers))
+
+    # The C ABI has no logits-only call: staa_session_explain always runs the
+    # model with its attention outputs and computes an attribution. predict
+    # asks for the cheapest one ("last": one attention row per frame, no
+    # post-processing) and reads only the probabilities back. The Go runtime's
+    # logits-only session (runtime.Session.Predict) is not exported.
+    _PREDICT_OPTIONS = {"method": "last", "postprocess": "raw", "top_k": 1, "workers": 1}
+
+    def _predict(self, column, arr, batch_size):
+        batch_size = operator.index(batch_size)
+        if batch_size < 1:
+            raise StaaValueError(f"staa: batch_size must be at least 1, got {batch_size}")
+        handle = ctypes.c_void_p(self._live_handle())
+        out = None
+        for start in range(0, arr.shape[0], batch_size):
+            chunk = arr[start:start + batch_size]  # a view: rows of a C-contiguous array
+            res = _call.call_fn(self._lib.staa_session_explain, (handle,), {column: chunk},
+                                self._PREDICT_OPTIONS)
+            probs = res.column("probabilities")
+            if out is None:
+                out = np.empty((arr.shape[0], probs.shape[1]), np.float32)
+            out[start:start + len(probs)] = probs
+        return out
+
+    def predict(self, clips, batch_size=64):
+        """Class probabilities of uint8 RGB clips, a plain function of the
+        clips, as the ``shap`` and ``lime`` packages (and any other
+        perturbation explainer) want to call a classifier.
+
+        clips: (B, F, H, W, 3) or one clip (F, H, W, 3), uint8, numpy or
+        torch, preprocessed as explain() does (any frame size). Returns numpy
+        float32 (B, C) (B = 1 for a single clip): softmax of the logits, in
+        the order of ``classes``. The clips go to the model batch_size at a
+        time, so thousands of perturbed clips can be passed at once; the
+        result does not depend on batch_size (beyond float rounding).
+
+        Cost: the C ABI has no logits-only call, so every model call still
+        computes and returns the attention outputs, and the cheapest
+        attribution ("last", postprocess "raw") is computed and discarded.
+        """
+        arr, _ = _contiguous_numpy(
+            clips, "clips", np.dtype(np.uint8),
+            "clips must be uint8 RGB frames (F, H, W, 3) or (B, F, H, W, 3); for float "
+            "input already preprocessed use Session.predict_pixels")
+        if arr.ndim == 4:
+            arr = arr[None]
+        if arr.ndim != 5 or arr.shape[-1] != 3:
+            raise StaaValueError(
+                f"staa: clips has shape {tuple(np.shape(clips))}; expected (F, H, W, 3) or "
+                "(B, F, H, W, 3) RGB frames, channels last")
+        if arr.size == 0:
+            raise StaaValueError(f"staa: clips is empty, shape {tuple(arr.shape)}")
+        return self._predict("clip", arr, batch_size)
+
+    def predict_pixels(self, pixel_values, batch_size=64):
+        """predict() for input already preprocessed: float32 pixel values in
+        the model's layout and frame size, (F, 3, H, W) or (B, F, 3, H, W) for
+        BFCHW models, as explain_pixels takes them. This is the function to
+        perturb in the model's own pixel space (where 0 is the dataset's mean
+        colour, the "zeros" baseline of staa eval). Returns numpy float32
+        (B, C) probabilities; the same cost caveat as predict."""
+        arr, _ = _contiguous_numpy(pixel_values, "pixel_values", np.dtype(np.float32),
+                                   "pixel values must be float32")
+        if arr.ndim == 4:
+            arr = arr[None]
+        if arr.ndim != 5 or arr.size == 0:
+            raise StaaValueError(f"staa: pixel_values has shape {tuple(np.shape(pixel_values))}; "
+                                 "expected (F, 3, H, W) or (B, F, 3, H, W)")
+        return self._predict("pixel_values", arr, batch_size)
 
     def close(self):
         """Release the model (waits for calls in flight in other threads).

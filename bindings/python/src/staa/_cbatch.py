@@ -1,0 +1,410 @@
+"""Record batches of tensor columns as C Data Interface structs, with ctypes alone.
+
+Every call into the library passes a batch of ``arrow.fixed_shape_tensor``
+columns (docs/conventions.md) and gets one back. Building them with pyarrow
+and importing the result with it cost ten times the library's own work on
+small inputs, so the hot path writes and reads the structs directly:
+
+- ``export(columns)``: {name: C-contiguous array (B, ...)} → (ArrowArray,
+  ArrowSchema) over the arrays' own memory (no copy). The structs are moved
+  into the library, which releases them; the arrays stay referenced until it
+  has, through ``_owners`` (private_data is the key).
+- ``import_batch(array, schema)``: a batch returned by the library →
+  ``Batch`` whose columns are numpy arrays over the library's memory (no
+  copy); the schema is released at once, the array when the last column
+  array is garbage collected.
+
+pyarrow remains the way in for objects with ``__arrow_c_array__``.
+"""
+
+import ctypes
+import itertools
+import json
+import math
+import struct
+import threading
+
+import numpy as np
+
+from ._cdata import ArrowArray, ArrowSchema
+from ._errors import StaaValueError
+
+TENSOR = "arrow.fixed_shape_tensor"
+_EXT_NAME = "ARROW:extension:name"
+_EXT_META = "ARROW:extension:metadata"
+_FLAG_NULLABLE = 2
+
+_FORMAT = {np.dtype(np.float32): b"f", np.dtype(np.float16): b"e", np.dtype(np.uint8): b"C",
+           np.dtype(np.int32): b"i", np.dtype(np.float64): b"g", np.dtype(np.int64): b"l"}
+_DTYPE = {f: d for d, f in _FORMAT.items()}
+
+# ------------------------------------------------------------------ export
+
+# private_data key → [structs not released yet, objects to keep alive].
+_owners = {}
+_owners_lock = threading.Lock()
+_keys = itertools.count(1)
+
+_SCHEMA_P = ctypes.POINTER(ArrowSchema)
+_ARRAY_P = ctypes.POINTER(ArrowArray)
+_SCHEMA_PP = ctypes.POINTER(_SCHEMA_P)
+_ARRAY_PP = ctypes.POINTER(_ARRAY_P)
+_VOID_PP = ctypes.POINTER(ctypes.c_void_p)
+
+
+def _mark_released(s):
+    """Mark struct s and its live descendants released; return how many were live."""
+    n = 1
+    for i in range(s.n_children):
+        c = s.children[i].contents
+        if c.release:
+            n += _mark_released(c)
+    s.release = None
+    return n
+
+
+def _release(p):
+    """A struct's release: marks it released with its live children (the C Data
+    Interface lets a consumer release children on their own, as arrow-go does
+    with schemas, or leave them to the parent) and drops their count from the
+    batch's; the last struct released drops the arrays kept alive."""
+    s = p.contents
+    key = s.private_data
+    n = _mark_released(s)
+    with _owners_lock:
+        entry = _owners[key]
+        entry[0] -= n
+        if entry[0] == 0:
+            del _owners[key]
+
+
+_release_schema = ctypes.CFUNCTYPE(None, _SCHEMA_P)(_release)
+_release_array = ctypes.CFUNCTYPE(None, _ARRAY_P)(_release)
+_RELEASE_SCHEMA = ctypes.cast(_release_schema, ctypes.c_void_p).value
+_RELEASE_ARRAY = ctypes.cast(_release_array, ctypes.c_void_p).value
+
+
+def _metadata(pairs):
+    """The C Data Interface's binary metadata: int32 count, then int32-length-prefixed keys and values."""
+    out = [struct.pack("=i", len(pairs))]
+    for k, v in pairs:
+        k, v = k.encode(), v.encode()
+        out.append(struct.pack("=i", len(k)) + k + struct.pack("=i", len(v)) + v)
+    return b"".join(out)
+
+
+def tensor_metadata(shape):
+    """The field metadata of a fixed_shape_tensor column of per-row shape ``shape``."""
+    meta = json.dumps({"shape": [int(d) for d in shape]}, separators=(",", ":"))
+    return _metadata([(_EXT_NAME, TENSOR), (_EXT_META, meta)])
+
+
+# Offsets, in 8-byte words, of the fields of the two structs.
+_S_FORMAT, _S_NAME, _S_METADATA, _S_FLAGS, _S_NCHILD, _S_CHILDREN, _S_RELEASE, _S_PRIVATE = 0, 1, 2, 3, 4, 5, 7, 8
+_A_LENGTH, _A_NBUF, _A_NCHILD, _A_BUFFERS, _A_CHILDREN, _A_RELEASE, _A_PRIVATE = 0, 3, 4, 5, 6, 8, 9
+_SW, _AW = ctypes.sizeof(ArrowSchema) // 8, ctypes.sizeof(ArrowArray) // 8
+
+
+class _Layout:
+    """Where everything of a batch with given columns sits in one block of words.
+
+    The block holds, in order: the top schema and the 2k column schemas (list,
+    values); the top array and the 2k column arrays; the child pointers of the
+    schemas and of the arrays (the top's k, then each list's one); the buffer
+    pointers ([top validity, then per column list validity = values validity,
+    values data]). ``template`` has every word that does not change between
+    calls: constants, the addresses of the strings (kept by the layout, which
+    is cached), and the block-relative addresses as offsets in bytes where
+    ``relative`` is set. A call adds the block's address to those, then writes
+    the lengths, the data pointers and the private data.
+    """
+
+    def __init__(self, names, shapes, dtypes):
+        k = len(names)
+        schemas, arrays = 0, (2 * k + 1) * _SW
+        schema_ptrs = arrays + (2 * k + 1) * _AW
+        array_ptrs = schema_ptrs + 2 * k
+        buffers = array_ptrs + 2 * k
+        self.words = buffers + 2 * k + 1
+        t = np.zeros(self.words, np.uint64)
+        rel = np.zeros(self.words, bool)
+        self.strings = []
+
+        def cstr(b):
+            buf = ctypes.create_string_buffer(b, len(b) + 1)
+            self.strings.append(buf)
+            return ctypes.addressof(buf)
+
+        def pointer(at, word):  # the word at ``at`` points to word ``word`` of the block
+            t[at], rel[at] = 8 * word, True
+
+        def schema(i, fmt, name, nchild, children, flags=0, meta=None):
+            w = schemas + i * _SW
+            t[w + _S_FORMAT], t[w + _S_NAME], t[w + _S_FLAGS] = cstr(fmt), cstr(name), flags
+            t[w + _S_NCHILD], t[w + _S_RELEASE] = nchild, _RELEASE_SCHEMA
+            if meta is not None:
+                t[w + _S_METADATA] = cstr(meta)
+            if nchild:
+                pointer(w + _S_CHILDREN, children)
+
+        def array(i, nbuf, bufs, nchild, children):
+            w = arrays + i * _AW
+            t[w + _A_NBUF], t[w + _A_NCHILD], t[w + _A_RELEASE] = nbuf, nchild, _RELEASE_ARRAY
+            pointer(w + _A_BUFFERS, bufs)
+            if nchild:
+                pointer(w + _A_CHILDREN, children)
+
+        schema(0, b"+s", b"", k, schema_ptrs)
+        array(0, 1, buffers, k, array_ptrs)
+        self.sizes = [1]  # length of each array per row, in block order
+        for c, (name, shape, dtype) in enumerate(zip(names, shapes, dtypes)):
+            if dtype not in _FORMAT:
+                raise StaaValueError(f"staa: column {name!r} has dtype {dtype}, which cannot cross the ABI")
+            size = math.prod(shape)
+            lst, val = 1 + 2 * c, 2 + 2 * c
+            schema(lst, f"+w:{size}".encode(), name.encode(), 1, schema_ptrs + k + c,
+                   meta=tensor_metadata(shape))
+            schema(val, _FORMAT[dtype], b"item", 0, None, flags=_FLAG_NULLABLE)
+            pointer(schema_ptrs + c, schemas + lst * _SW)
+            pointer(schema_ptrs + k + c, schemas + val * _SW)
+            array(lst, 1, buffers + 1 + 2 * c, 1, array_ptrs + k + c)
+            array(val, 2, buffers + 1 + 2 * c, 0, None)
+            pointer(array_ptrs + c, arrays + lst * _AW)
+            pointer(array_ptrs + k + c, arrays + val * _AW)
+            self.sizes += [1, size]
+        self.template = [int(x) for x in t]
+        self.relative = [int(i) for i in np.nonzero(rel)[0]]
+        self.length_at = [arrays + _AW * i + _A_LENGTH for i in range(2 * k + 1)]
+        self.private_at = ([schemas + _SW * i + _S_PRIVATE for i in range(2 * k + 1)]
+                           + [arrays + _AW * i + _A_PRIVATE for i in range(2 * k + 1)])
+        self.data_at = [buffers + 2 + 2 * c for c in range(k)]
+        self.array_offset = 8 * arrays
+        self.structs = 4 * k + 2
+        self.block_type = ctypes.c_uint64 * self.words
+
+
+_layouts = {}  # (names, shapes, dtypes) → _Layout
+
+
+def _address(a):
+    """The address of a's first element (c_char.from_buffer is the quick way,
+    for writable arrays)."""
+    if a.flags.writeable:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    return a.ctypes.data
+
+
+def export(columns):
+    """(ArrowArray, ArrowSchema) of a record batch {name: C-contiguous array (B, ...)}, no copy.
+
+    The structs live in one numpy block, kept alive with the arrays until the
+    consumer has released every struct.
+    """
+    names = tuple(columns)
+    arrs = [columns[n] for n in names]
+    rows = len(arrs[0])
+    sig = (names, tuple(a.shape[1:] for a in arrs), tuple(a.dtype for a in arrs))
+    lay = _layouts.get(sig)
+    if lay is None:
+        lay = _Layout(*sig)
+        if len(_layouts) < 256:
+            _layouts[sig] = lay
+    for name, a in zip(names, arrs):
+        if not a.flags.c_contiguous or len(a) != rows:
+            raise StaaValueError(f"staa: column {name!r} is not C-contiguous with {rows} rows")
+    block = lay.block_type()
+    base = ctypes.addressof(block)
+    words = lay.template.copy()
+    for i in lay.relative:
+        words[i] += base
+    for i, n in zip(lay.length_at, lay.sizes):
+        words[i] = n * rows
+    for i, a in zip(lay.data_at, arrs):
+        words[i] = _address(a)
+    key = next(_keys)
+    for i in lay.private_at:
+        words[i] = key
+    block[:] = words
+    with _owners_lock:
+        _owners[key] = [lay.structs, (block, arrs, lay)]
+    # from_buffer, not from_address: the structs must keep the block alive
+    # after the consumer's release has dropped it from _owners.
+    return ArrowArray.from_buffer(block, lay.array_offset), ArrowSchema.from_buffer(block)
+
+
+# ------------------------------------------------------------------ import
+
+
+class Batch:
+    """A record batch the library returned: its schema metadata and its columns
+    as numpy arrays (B, *shape) over the library's memory."""
+
+    __slots__ = ("metadata", "columns")
+
+    def __init__(self, metadata, columns):
+        self.metadata = metadata
+        self.columns = columns
+
+    @property
+    def names(self):
+        return list(self.columns)
+
+    def column(self, name, dtype=np.float32):
+        """Column ``name``, which must hold ``dtype`` values. The array is
+        writable: the memory was allocated for this result alone."""
+        arr = self.columns.get(name)
+        if arr is None:
+            raise StaaValueError(f"staa: the library returned no {name!r} column")
+        if arr.dtype != np.dtype(dtype):
+            raise StaaValueError(f"staa: output column {name!r} holds {arr.dtype}, expected {np.dtype(dtype)}")
+        return arr
+
+
+class _Owner:
+    """Owns an imported ArrowArray and releases it when garbage collected (the
+    column arrays reference it)."""
+
+    __slots__ = ("array", "__weakref__")
+
+    def __init__(self, array):
+        self.array = array
+
+    def __del__(self):
+        fn = self.array.release
+        if fn:
+            _RELEASE_ARRAY_FN(fn)(ctypes.byref(self.array))
+
+
+_RELEASE_ARRAY_FN = ctypes.CFUNCTYPE(None, _ARRAY_P)
+_RELEASE_SCHEMA_FN = ctypes.CFUNCTYPE(None, _SCHEMA_P)
+
+
+class _Memory:
+    """Exposes owned memory to numpy; the array's base keeps the owner alive."""
+
+    __slots__ = ("owner", "__array_interface__")
+
+    def __init__(self, owner, address, shape, typestr):
+        self.owner = owner
+        self.__array_interface__ = {"data": (address, False), "shape": shape,
+                                    "typestr": typestr, "version": 3}
+
+
+_metadata_cache = {}  # raw metadata bytes → {key: value}
+
+
+def read_metadata(address):
+    """{key: value} of C Data Interface metadata at ``address`` (0: none)."""
+    if not address:
+        return {}
+    n = ctypes.c_int32.from_address(address).value
+    end = address + 4
+    for _ in range(2 * n):  # walk the lengths, then read the bytes at once
+        end += 4 + ctypes.c_int32.from_address(end).value
+    raw = ctypes.string_at(address, end - address)
+    out = _metadata_cache.get(raw)
+    if out is None:
+        out, pos = {}, 4
+        for _ in range(n):
+            k, pos = _chunk(raw, pos)
+            v, pos = _chunk(raw, pos)
+            out[k.decode()] = v.decode()
+        if len(_metadata_cache) < 1024:
+            _metadata_cache[raw] = out
+    return dict(out)
+
+
+def _chunk(raw, pos):
+    (n,) = struct.unpack_from("=i", raw, pos)
+    return raw[pos + 4:pos + 4 + n], pos + 4 + n
+
+
+_shapes = {}  # extension metadata text → shape
+
+
+def _row_shape(name, field_meta, size):
+    if field_meta.get(_EXT_NAME) != TENSOR:
+        return (size,)
+    raw = field_meta.get(_EXT_META, "")
+    shape = _shapes.get(raw)
+    if shape is None:
+        doc = json.loads(raw)
+        if doc.get("permutation") not in (None, list(range(len(doc["shape"])))):
+            raise StaaValueError(f"staa: output column {name!r} has a permutation")
+        shape = tuple(int(d) for d in doc["shape"])
+        if len(_shapes) < 1024:
+            _shapes[raw] = shape
+    if math.prod(shape) != size:
+        raise StaaValueError(f"staa: output column {name!r}: shape {shape} does not hold {size} values")
+    return shape
+
+
+_SCHEMA_WORDS = struct.Struct("=9Q")  # format, name, metadata, flags, n_children, children, dictionary, ...
+_ARRAY_WORDS = struct.Struct("=10Q")  # length, null_count, offset, n_buffers, n_children, buffers, children, ...
+
+
+def _words(address, layout):
+    return layout.unpack(ctypes.string_at(address, layout.size))
+
+
+def _pointers(address, n):
+    return struct.unpack(f"={n}Q", ctypes.string_at(address, 8 * n)) if n else ()
+
+
+def _fields(c_schema):
+    """(metadata, [(name, row size, dtype, row shape)]) of a returned record batch.
+
+    Structs are read whole (one string_at each) rather than field by field
+    through ctypes: this runs on every call.
+    """
+    top = _words(ctypes.addressof(c_schema), _SCHEMA_WORDS)
+    if not top[0] or ctypes.string_at(top[0]) != b"+s":
+        raise StaaValueError("staa: the library returned an array that is not a record batch")
+    fields = []
+    for child in _pointers(top[5], top[4]):
+        fmt_p, name_p, meta_p, _, nchild, children = _words(child, _SCHEMA_WORDS)[:6]
+        name = ctypes.string_at(name_p).decode() if name_p else ""
+        fmt = ctypes.string_at(fmt_p)
+        if not fmt.startswith(b"+w:") or nchild != 1:
+            raise StaaValueError(f"staa: output column {name!r} has format {fmt!r}, expected a fixed-size list")
+        size = int(fmt[3:])
+        vfmt = ctypes.string_at(_words(_pointers(children, 1)[0], _SCHEMA_WORDS)[0])
+        if vfmt not in _DTYPE:
+            raise StaaValueError(f"staa: output column {name!r} has values of format {vfmt!r}")
+        fields.append((name, size, _DTYPE[vfmt], _row_shape(name, read_metadata(meta_p), size)))
+    return read_metadata(top[2]), fields
+
+
+def import_batch(c_array, c_schema):
+    """Take a record batch the library returned in (c_array, c_schema), without copies."""
+    try:
+        metadata, fields = _fields(c_schema)
+    except BaseException:
+        _release_struct(c_array, _RELEASE_ARRAY_FN)
+        raise
+    finally:
+        _release_struct(c_schema, _RELEASE_SCHEMA_FN)
+
+    owner = _Owner(c_array)
+    rows, _, offset, _, nchild, _, children = _words(ctypes.addressof(c_array), _ARRAY_WORDS)[:7]
+    if nchild != len(fields):
+        raise StaaValueError(f"staa: the library returned {nchild} arrays for {len(fields)} fields")
+    columns = {}
+    for (name, size, dtype, shape), child in zip(fields, _pointers(children, nchild)):
+        length, nulls, col_offset, _, _, _, grand = _words(child, _ARRAY_WORDS)[:7]
+        if nulls or length < rows:
+            raise StaaValueError(f"staa: output column {name!r} has nulls or {length} rows for {rows}")
+        vals = _words(_pointers(grand, 1)[0], _ARRAY_WORDS)
+        first = vals[2] + (offset + col_offset) * size
+        if rows * size == 0:
+            columns[name] = np.zeros((rows,) + shape, dtype)
+        else:
+            address = _pointers(vals[5], 2)[1] + first * dtype.itemsize
+            columns[name] = np.asarray(_Memory(owner, address, (rows,) + shape, dtype.str))
+    return Batch(metadata, columns)
+
+
+def _release_struct(struct, kind):
+    fn = struct.release
+    if fn:
+        kind(fn)(ctypes.byref(struct))

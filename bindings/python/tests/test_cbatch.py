@@ -1,0 +1,134 @@
+"""The C Data Interface structs that staa builds and reads with ctypes (staa._cbatch),
+checked against an independent implementation: pyarrow (Arrow C++) imports what
+_cbatch exports, and _cbatch imports what pyarrow exports."""
+
+import ctypes
+import gc
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from staa import _cbatch
+from staa._cdata import ArrowArray, ArrowSchema
+
+
+def columns():
+    rng = np.random.default_rng(3)
+    return {"spatial": rng.random((3, 2, 4, 5), dtype=np.float32),
+            "temporal": rng.random((3, 7)).astype(np.float16),
+            "top_k": np.arange(6, dtype=np.int32).reshape(3, 2)}
+
+
+def to_pyarrow(c_array, c_schema):
+    return pa.RecordBatch._import_from_c(ctypes.addressof(c_array), ctypes.addressof(c_schema))
+
+
+def test_export_reads_back_in_pyarrow():
+    cols = columns()
+    owners = len(_cbatch._owners)
+    batch = to_pyarrow(*_cbatch.export(cols))
+    assert batch.num_rows == 3 and batch.schema.names == list(cols)
+    for name, arr in cols.items():
+        field = batch.schema.field(name)
+        typ = field.type.storage_type if isinstance(field.type, pa.BaseExtensionType) else field.type
+        assert typ.list_size == arr[0].size and not field.nullable
+        if isinstance(field.type, pa.BaseExtensionType):
+            assert field.type.extension_name == "arrow.fixed_shape_tensor"
+            assert tuple(field.type.shape) == arr.shape[1:]
+        col = batch.column(name)
+        col = col.storage if isinstance(col, pa.ExtensionArray) else col
+        values = col.flatten().to_numpy(zero_copy_only=True)
+        assert values.ctypes.data == arr.ctypes.data  # pyarrow reads the caller's buffer
+        np.testing.assert_array_equal(values.reshape(arr.shape), arr)
+    del batch, col, values
+    gc.collect()
+    assert len(_cbatch._owners) == owners  # every struct released, the arrays let go
+
+
+def test_unreleased_export_keeps_the_arrays_alive():
+    x = np.full((2, 3), 7, np.float32)
+    address = x.ctypes.data
+    c_array, c_schema = _cbatch.export({"volume": x})
+    del x
+    gc.collect()
+    assert list((ctypes.c_float * 6).from_address(address)) == [7.0] * 6
+    for s, kind in ((c_array, _cbatch._RELEASE_ARRAY_FN), (c_schema, _cbatch._RELEASE_SCHEMA_FN)):
+        kind(s.release)(ctypes.byref(s))
+        assert not s.release
+
+
+def test_import_of_a_pyarrow_batch():
+    cols = columns()
+    shape = json.dumps({"shape": [2, 4, 5]})
+    fields = [pa.field("spatial", pa.list_(pa.float32(), 40), nullable=False,
+                       metadata={"ARROW:extension:name": "arrow.fixed_shape_tensor",
+                                 "ARROW:extension:metadata": shape}),
+              pa.field("top_k", pa.list_(pa.int32(), 2), nullable=False)]
+    arrays = [pa.FixedSizeListArray.from_arrays(pa.array(cols["spatial"].ravel()), 40),
+              pa.FixedSizeListArray.from_arrays(pa.array(cols["top_k"].ravel()), 2)]
+    batch = pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields, metadata={"staa.method": "last"}))
+    batch = batch.slice(1)  # offsets that are not 0
+    c_array, c_schema = ArrowArray(), ArrowSchema()
+    batch._export_to_c(ctypes.addressof(c_array), ctypes.addressof(c_schema))
+    out = _cbatch.import_batch(c_array, c_schema)
+    assert out.metadata == {"staa.method": "last"}
+    np.testing.assert_array_equal(out.column("spatial"), cols["spatial"][1:])
+    np.testing.assert_array_equal(out.column("top_k", np.int32), cols["top_k"][1:])
+    assert out.column("top_k", np.int32).shape == (2, 2)
+    with pytest.raises(ValueError, match="holds int32, expected float32"):
+        out.column("top_k")
+    with pytest.raises(ValueError, match="no 'logits' column"):
+        out.column("logits")
+    assert not c_schema.release  # released at once; the array when its columns die
+    spatial = out.column("spatial")
+    del out
+    gc.collect()
+    assert c_array.release
+    del spatial
+    gc.collect()
+    assert not c_array.release
+
+
+def test_import_refuses_what_is_not_a_record_batch():
+    c_array, c_schema = ArrowArray(), ArrowSchema()
+    pa.array([1.0, 2.0], pa.float32())._export_to_c(ctypes.addressof(c_array), ctypes.addressof(c_schema))
+    with pytest.raises(ValueError, match="not a record batch"):
+        _cbatch.import_batch(c_array, c_schema)
+    assert not c_array.release and not c_schema.release
+
+
+def test_calls_from_many_threads_release_everything():
+    """Structs built, consumed and released on 6 threads at once: every result
+    is the serial one, and no batch is left in _owners (nothing kept alive)."""
+    import threading
+
+    import staa
+    from data import CASES, make
+
+    case = CASES[4]
+    arrays = make(case)
+    want = staa.attribute(**arrays, **case.geometry())
+    owners = len(_cbatch._owners)
+    results, errors = [], []
+
+    def work():
+        try:
+            for _ in range(40):
+                results.append(staa.attribute(**arrays, **case.geometry()))
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 240
+    for r in results:
+        np.testing.assert_array_equal(r.spatial, want.spatial)
+        np.testing.assert_array_equal(r.temporal, want.temporal)
+    gc.collect()
+    assert len(_cbatch._owners) == owners
