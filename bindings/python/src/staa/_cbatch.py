@@ -22,6 +22,7 @@ import itertools
 import json
 import math
 import struct
+import sys
 import threading
 
 import numpy as np
@@ -178,6 +179,8 @@ class _Layout:
         self.private_at = ([schemas + _SW * i + _S_PRIVATE for i in range(2 * k + 1)]
                            + [arrays + _AW * i + _A_PRIVATE for i in range(2 * k + 1)])
         self.data_at = [buffers + 2 + 2 * c for c in range(k)]
+        self.schema_release_at = [schemas + _SW * i + _S_RELEASE for i in range(2 * k + 1)]
+        self.array_release_at = [arrays + _AW * i + _A_RELEASE for i in range(2 * k + 1)]
         self.array_offset = 8 * arrays
         self.structs = 4 * k + 2
         self.block_type = ctypes.c_uint64 * self.words
@@ -194,42 +197,84 @@ def _address(a):
     return a.ctypes.data
 
 
+class _Block:
+    """One batch's structs (a ctypes array of words laid out by a _Layout).
+
+    A block goes back to its thread's cache once the consumer has released
+    every struct (its key has left _owners): the next call with the same
+    columns only restores the release callbacks and writes the data pointers
+    (and the lengths when the row count changed), which is most of the cost of
+    a small call saved.
+    """
+
+    __slots__ = ("layout", "words", "key", "rows", "array", "schema")
+
+    def __init__(self, layout, rows):
+        self.layout, self.rows = layout, rows
+        self.words = layout.block_type()
+        base = ctypes.addressof(self.words)
+        words = layout.template.copy()
+        for i in layout.relative:
+            words[i] += base
+        for i, n in zip(layout.length_at, layout.sizes):
+            words[i] = n * rows
+        self.key = next(_keys)
+        for i in layout.private_at:
+            words[i] = self.key
+        self.words[:] = words
+        # from_buffer, not from_address: the structs keep the words alive.
+        self.array = ArrowArray.from_buffer(self.words, layout.array_offset)
+        self.schema = ArrowSchema.from_buffer(self.words)
+
+    def reset(self, rows):
+        """Make a released block new again."""
+        w, lay = self.words, self.layout
+        for i in lay.schema_release_at:
+            w[i] = _RELEASE_SCHEMA
+        for i in lay.array_release_at:
+            w[i] = _RELEASE_ARRAY
+        if rows != self.rows:
+            for i, n in zip(lay.length_at, lay.sizes):
+                w[i] = n * rows
+            self.rows = rows
+
+
+_local = threading.local()  # .blocks: {signature: _Block}, this thread's
+
+
 def export(columns):
     """(ArrowArray, ArrowSchema) of a record batch {name: C-contiguous array (B, ...)}, no copy.
 
-    The structs live in one numpy block, kept alive with the arrays until the
-    consumer has released every struct.
+    The structs live in a _Block, kept alive with the arrays until the consumer
+    has released every struct.
     """
     names = tuple(columns)
     arrs = [columns[n] for n in names]
     rows = len(arrs[0])
     sig = (names, tuple(a.shape[1:] for a in arrs), tuple(a.dtype for a in arrs))
-    lay = _layouts.get(sig)
-    if lay is None:
-        lay = _Layout(*sig)
-        if len(_layouts) < 256:
-            _layouts[sig] = lay
     for name, a in zip(names, arrs):
         if not a.flags.c_contiguous or len(a) != rows:
             raise StaaValueError(f"staa: column {name!r} is not C-contiguous with {rows} rows")
-    block = lay.block_type()
-    base = ctypes.addressof(block)
-    words = lay.template.copy()
-    for i in lay.relative:
-        words[i] += base
-    for i, n in zip(lay.length_at, lay.sizes):
-        words[i] = n * rows
-    for i, a in zip(lay.data_at, arrs):
-        words[i] = _address(a)
-    key = next(_keys)
-    for i in lay.private_at:
-        words[i] = key
-    block[:] = words
+    blocks = getattr(_local, "blocks", None)
+    if blocks is None:
+        blocks = _local.blocks = {}
+    b = blocks.get(sig)
+    if b is not None and b.key not in _owners:
+        b.reset(rows)
+    else:  # none yet, or the last one is still held by a consumer
+        lay = _layouts.get(sig)
+        if lay is None:
+            lay = _Layout(*sig)
+            if len(_layouts) < 256:
+                _layouts[sig] = lay
+        b = _Block(lay, rows)
+        if len(blocks) < 64:
+            blocks[sig] = b
+    for i, a in zip(b.layout.data_at, arrs):
+        b.words[i] = _address(a)
     with _owners_lock:
-        _owners[key] = [lay.structs, (block, arrs, lay)]
-    # from_buffer, not from_address: the structs must keep the block alive
-    # after the consumer's release has dropped it from _owners.
-    return ArrowArray.from_buffer(block, lay.array_offset), ArrowSchema.from_buffer(block)
+        _owners[b.key] = [b.layout.structs, (b, arrs)]
+    return b.array, b.schema
 
 
 # ------------------------------------------------------------------ import
@@ -297,11 +342,11 @@ def read_metadata(address):
     """{key: value} of C Data Interface metadata at ``address`` (0: none)."""
     if not address:
         return {}
-    n = ctypes.c_int32.from_address(address).value
+    (n,) = _INT32.unpack_from(_MEMORY, address)
     end = address + 4
     for _ in range(2 * n):  # walk the lengths, then read the bytes at once
-        end += 4 + ctypes.c_int32.from_address(end).value
-    raw = ctypes.string_at(address, end - address)
+        end += 4 + _INT32.unpack_from(_MEMORY, end)[0]
+    raw = _MEMORY[address:end].tobytes()
     out = _metadata_cache.get(raw)
     if out is None:
         out, pos = {}, 4
@@ -341,14 +386,25 @@ def _row_shape(name, field_meta, size):
 
 _SCHEMA_WORDS = struct.Struct("=9Q")  # format, name, metadata, flags, n_children, children, dictionary, ...
 _ARRAY_WORDS = struct.Struct("=10Q")  # length, null_count, offset, n_buffers, n_children, buffers, children, ...
+_INT32 = struct.Struct("=i")
+_POINTERS = [struct.Struct(f"={n}Q") for n in range(17)]
+
+# The process's memory as one read-only buffer, for struct.unpack_from at an
+# address: reading the library's output structs is a few dozen small reads a
+# call, and ctypes.string_at or from_address cost several times as much each.
+# Only addresses the library handed out are read.
+_MEMORY = memoryview((ctypes.c_char * (sys.maxsize // 2)).from_address(0)).cast("B").toreadonly()
 
 
 def _words(address, layout):
-    return layout.unpack(ctypes.string_at(address, layout.size))
+    return layout.unpack_from(_MEMORY, address)
 
 
 def _pointers(address, n):
-    return struct.unpack(f"={n}Q", ctypes.string_at(address, 8 * n)) if n else ()
+    if not n:
+        return ()
+    fmt = _POINTERS[n] if n < len(_POINTERS) else struct.Struct(f"={n}Q")
+    return fmt.unpack_from(_MEMORY, address)
 
 
 def _fields(c_schema):
