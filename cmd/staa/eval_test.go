@@ -138,6 +138,7 @@ func TestEvalUsageErrors(t *testing.T) {
 		{[]string{"eval", "--out", "x", "--methods", "gradcam"}, "unknown method"},
 		{[]string{"eval", "--out", "x", "--n", "0"}, "--n 0"},
 		{[]string{"eval", "--out", "x", "--seed", "1003"}, "training split"},
+		{[]string{"eval", "--out", "x", "--seed", "3131"}, "staa tune chose the optimized preset on"},
 		{[]string{"eval", "--out", "x", "--lime-samples", "1"}, "--lime-samples 1"},
 		{[]string{"eval", "--out", "x", "--batch", "0"}, "--batch 0"},
 	} {

@@ -84,6 +84,7 @@ Usage:
   staa explain [--model M] [--video clip.mp4] --out DIR [flags]   explain a video
   staa synth --n N --seed S --out file.arrow [--mp4 DIR] [flags]  write benchmark clips
   staa eval [--model M] [--n N] [--seed S] --out DIR [flags]      compare methods and metrics
+  staa tune [--model M] [--n N] [--seed S] --out DIR [flags]      choose the post-processing
   staa version                                                    print versions
 
 Run "staa <command> -h" for the flags of a command.
@@ -106,6 +107,8 @@ func Main(args []string, e *env) int {
 		err = runSynth(rest, e)
 	case "eval":
 		err = runEval(rest, e)
+	case "tune":
+		err = runTune(rest, e)
 	case "version", "--version", "-version":
 		err = runVersion(rest, e)
 	case "help", "-h", "-help", "--help":

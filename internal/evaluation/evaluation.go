@@ -1,9 +1,11 @@
 // Package evaluation runs the comparison of `staa eval`: every explanation
 // method (STAA's last and rollout with the raw and optimized presets,
-// temporal SHAP, spatial LIME) on every clip of a generated split, every
-// metric of package staa/metrics on every explanation, and the summary table
-// (mean ± std per metric and the time per clip, per method) as Markdown,
-// JSON and charts.
+// temporal SHAP, spatial LIME, and explanations computed elsewhere read
+// from attributions files) on every clip of a generated split, every metric
+// of package staa/metrics on every explanation, and the summary table (mean
+// ± std per metric and the time per clip, per method) as Markdown, JSON and
+// charts; and the tuning of `staa tune` (Tune), which chooses the optimized
+// preset's post-processing on a grid.
 //
 // It depends on a model only through metrics.Model (the perturbation
 // metrics and the baselines) and through each Sample's Explain function
@@ -15,14 +17,16 @@
 // (staa.Attribution.Spatial, whose normalisation, when any, is per clip and
 // keeps the frames' relative mass) and the temporal profile is
 // staa.Attribution.Temporal. For SHAP and LIME it is their Volume (the
-// positive part of the explanation) and the profile is metrics.Profile of it.
+// positive part of the explanation) and the profile is metrics.Profile of it;
+// so for an attributions file, whose volumes must be ≥ 0.
 //
 // # Time per clip
 //
 // The time of a method on a clip is the wall time of the explanation alone:
 // for STAA one forward pass with the attention outputs and the attribution
 // (input already preprocessed), for SHAP and LIME all their model calls, in
-// batches. The metrics' own model calls are not counted.
+// batches. The metrics' own model calls are not counted. For an attributions
+// file it is the file's seconds column.
 //
 // # Undefined values and SNR
 //
@@ -154,6 +158,9 @@ type Config struct {
 	SHAPSegments, LIMESamples, Batch int
 	// Seed seeds LIME's masks (plus the clip's index).
 	Seed uint64
+	// External are explanations computed elsewhere (ReadAttributions),
+	// scored as rows of their own after Methods, with their own times.
+	External []*External
 	// Progress, if not nil, is called after each explanation is scored.
 	Progress func()
 }
@@ -180,10 +187,13 @@ type Stat struct {
 
 // MethodResult is one method's results.
 type MethodResult struct {
-	Method  string
-	Clips   []ClipResult
-	Metrics map[string]Stat
-	Time    Stat // seconds per clip
+	Method string
+	// External is the staa.method of an attributions file, empty for the
+	// built-in methods.
+	External string
+	Clips    []ClipResult
+	Metrics  map[string]Stat
+	Time     Stat // seconds per clip
 }
 
 // Report is the whole evaluation.
@@ -223,6 +233,22 @@ func Run(m metrics.Model, samples []Sample, c Config) (*Report, error) {
 		}
 		rep.Methods = append(rep.Methods, MethodResult{Method: name})
 	}
+	ext := map[string]*External{}
+	for _, x := range c.External {
+		if err := ValidName(x.Name); err != nil {
+			return nil, fmt.Errorf("evaluation: attributions: %w", err)
+		}
+		if ext[x.Name] != nil || slices.Contains(methods, x.Name) {
+			return nil, fmt.Errorf("evaluation: method %q given twice", x.Name)
+		}
+		for _, s := range samples {
+			if s.Index < 0 || s.Index >= len(x.Volumes) {
+				return nil, fmt.Errorf("evaluation: attributions %s have no clip %d", x.Name, s.Index)
+			}
+		}
+		ext[x.Name] = x
+		rep.Methods = append(rep.Methods, MethodResult{Method: x.Name, External: x.Method})
+	}
 	for _, s := range samples {
 		ev, err := metrics.NewEvaluator(m, s.Clip, metrics.Options{BatchSize: c.Batch, Tubelet: g.Tubelet})
 		if err != nil {
@@ -233,7 +259,7 @@ func Run(m metrics.Model, samples []Sample, c Config) (*Report, error) {
 		}
 		for k := range rep.Methods {
 			mr := &rep.Methods[k]
-			cr, err := runOne(m, ev, s, mr.Method, c)
+			cr, err := runOne(m, ev, s, mr.Method, ext[mr.Method], c)
 			if err != nil {
 				return nil, fmt.Errorf("clip %d, %s: %w", s.Index, mr.Method, err)
 			}
@@ -253,13 +279,19 @@ func Run(m metrics.Model, samples []Sample, c Config) (*Report, error) {
 }
 
 // runOne explains sample s with method name and scores the explanation.
-func runOne(m metrics.Model, ev *metrics.Evaluator, s Sample, name string, c Config) (ClipResult, error) {
+func runOne(m metrics.Model, ev *metrics.Evaluator, s Sample, name string, x *External, c Config) (ClipResult, error) {
 	g := c.Geometry
 	target := ev.Predicted()
 	var vol staa.Volume
 	var profile []float32
 	t0 := time.Now()
-	if o, ok := staaOptions(name); ok {
+	if x != nil {
+		vol = x.Volumes[s.Index]
+		if vol.Height != g.Height || vol.Width != g.Width || vol.Frames != s.Clip.Frames {
+			return ClipResult{}, fmt.Errorf("volume of shape [%d, %d, %d], the model's is [%d, %d, %d]",
+				vol.Frames, vol.Height, vol.Width, s.Clip.Frames, g.Height, g.Width)
+		}
+	} else if o, ok := staaOptions(name); ok {
 		if s.Explain == nil {
 			return ClipResult{}, errors.New("sample has no STAA explainer")
 		}
@@ -284,6 +316,9 @@ func runOne(m metrics.Model, ev *metrics.Evaluator, s Sample, name string, c Con
 		vol = r.Volume
 	}
 	secs := time.Since(t0).Seconds()
+	if x != nil {
+		secs = x.Seconds[s.Index] // measured where the explanation was computed
+	}
 	if profile == nil {
 		profile = metrics.Profile(vol)
 	}

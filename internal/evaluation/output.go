@@ -70,7 +70,9 @@ type JSONClip struct {
 
 // JSONMethod is one method in the JSON file.
 type JSONMethod struct {
-	Method      string              `json:"method"`
+	Method string `json:"method"`
+	// External is the staa.method of a row read from an attributions file.
+	External    string              `json:"attributions_method,omitempty"`
 	TimePerClip JSONStat            `json:"time_per_clip_seconds"`
 	Metrics     map[string]JSONStat `json:"metrics"`
 	Clips       []JSONClip          `json:"clips"`
@@ -102,7 +104,7 @@ func (r *Report) JSON(meta map[string]any) JSONReport {
 	out := JSONReport{Meta: meta, Clips: r.Clips, Metrics: AllMetrics, SHAPSegments: r.SHAPSegments,
 		LIMESamples: r.LIMESamples, Batch: r.Batch, Notes: notes}
 	for _, m := range r.Methods {
-		jm := JSONMethod{Method: m.Method, TimePerClip: jsonStat(m.Time), Metrics: map[string]JSONStat{}}
+		jm := JSONMethod{Method: m.Method, External: m.External, TimePerClip: jsonStat(m.Time), Metrics: map[string]JSONStat{}}
 		for k, s := range m.Metrics {
 			jm.Metrics[k] = jsonStat(s)
 		}
@@ -186,6 +188,11 @@ func (r *Report) WriteMarkdown(w io.Writer, title string, preamble []string) err
 	b.WriteString("↑: higher is better; ↓: lower is better. Over " + strconv.Itoa(r.Clips) + " clips.\n\n")
 	for _, n := range notes {
 		b.WriteString("- " + n + ".\n")
+	}
+	for _, m := range r.Methods {
+		if m.External != "" {
+			fmt.Fprintf(&b, "- %s: explanations read from an attributions file (staa.method %q), scored like SHAP and LIME; its time per clip is the file's seconds column, measured where they were computed.\n", m.Method, m.External)
+		}
 	}
 	for _, m := range r.Methods {
 		for _, name := range AllMetrics {

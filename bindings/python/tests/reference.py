@@ -135,8 +135,8 @@ def attribute_clip(*, layout, frames, grid, cls, tubelet, method, head_fusion="m
 
 PRESETS = {
     "raw": {},
-    "optimized": {"blur": 0.5, "gamma": 2, "threshold": {"mode": "meanstd", "k": 0},
-                  "normalize": "clip"},
+    # chosen by `staa tune` (docs/evaluation.md); keep in step with staa/post.go Optimized()
+    "optimized": {"blur": 0, "gamma": 8, "threshold": {"mode": "none"}, "normalize": "clip"},
 }
 
 
