@@ -26,15 +26,18 @@ def call(function, batch, options):
 def call_fn(fn, leading, batch, options):
     """Run fn(*leading, batch, options, out, err): call with leading arguments
     (a session handle) before the batch."""
+    opts = options if isinstance(options, bytes) else json.dumps(options, separators=(",", ":")).encode()
+    signature = None
     if isinstance(batch, dict):
         c_in, c_in_schema = _cbatch.export(batch)
+        signature = (fn.__name__, tuple(getattr(x, "value", x) for x in leading), opts,
+                     tuple((k, v.shape[1:], v.dtype.str) for k, v in batch.items()))
     else:
         from . import _arrow  # imports pyarrow, needed for pyarrow input only
 
         c_in, c_in_schema = _arrow.export(batch)
     c_out, c_out_schema = ArrowArray(), ArrowSchema()
     err = ctypes.create_string_buffer(_ERR_LEN)
-    opts = options if isinstance(options, bytes) else json.dumps(options, separators=(",", ":")).encode()
     try:
         status = fn(*leading, ctypes.byref(c_in), ctypes.byref(c_in_schema), opts,
                     ctypes.byref(c_out), ctypes.byref(c_out_schema), err, _ERR_LEN)
@@ -45,4 +48,4 @@ def call_fn(fn, leading, batch, options):
         release(c_out)
         release(c_out_schema)
         raise from_status(status, err.value.decode("utf-8", "replace"))
-    return _cbatch.import_batch(c_out, c_out_schema)
+    return _cbatch.import_batch(c_out, c_out_schema, signature)

@@ -53,34 +53,60 @@ _ARRAY_PP = ctypes.POINTER(_ARRAY_P)
 _VOID_PP = ctypes.POINTER(ctypes.c_void_p)
 
 
-def _mark_released(s):
-    """Mark struct s and its live descendants released; return how many were live."""
-    n = 1
-    for i in range(s.n_children):
-        c = s.children[i].contents
-        if c.release:
-            n += _mark_released(c)
-    s.release = None
-    return n
+_U64 = struct.Struct("=Q")
+_I64 = struct.Struct("=q")
+
+# The process's memory as one read-only buffer, for struct.unpack_from at an
+# address: reading C structs is a few dozen small reads a call, and
+# ctypes.string_at or from_address cost several times as much each. Only
+# addresses of live structs and buffers are read.
+_MEMORY = memoryview((ctypes.c_char * (sys.maxsize // 2)).from_address(0)).cast("B").toreadonly()
 
 
-def _release(p):
-    """A struct's release: marks it released with its live children (the C Data
+_POINTERS = [struct.Struct(f"={n}Q") for n in range(17)]
+
+
+def _pointers(address, n):
+    if not n:
+        return ()
+    fmt = _POINTERS[n] if n < len(_POINTERS) else struct.Struct(f"={n}Q")
+    return fmt.unpack_from(_MEMORY, address)
+
+
+def _releaser(nchild_at, children_at, release_at, private_at):
+    """The release callback of one struct kind (byte offsets of its fields).
+
+    A release marks its struct released with its live children (the C Data
     Interface lets a consumer release children on their own, as arrow-go does
     with schemas, or leave them to the parent) and drops their count from the
-    batch's; the last struct released drops the arrays kept alive."""
-    s = p.contents
-    key = s.private_data
-    n = _mark_released(s)
-    with _owners_lock:
-        entry = _owners[key]
-        entry[0] -= n
-        if entry[0] == 0:
-            del _owners[key]
+    batch's; the last struct released drops the arrays kept alive. It reads
+    the structs through _MEMORY: it runs twice a call, from inside the library.
+    """
+    def mark(addr):
+        n = 1
+        (nchild,) = _I64.unpack_from(_MEMORY, addr + nchild_at)
+        if nchild > 0:
+            (children,) = _U64.unpack_from(_MEMORY, addr + children_at)
+            for c in _pointers(children, nchild):
+                if _U64.unpack_from(_MEMORY, c + release_at)[0]:
+                    n += mark(c)
+        ctypes.c_void_p.from_address(addr + release_at).value = None
+        return n
+
+    def release(addr):
+        (key,) = _U64.unpack_from(_MEMORY, addr + private_at)
+        n = mark(addr)
+        with _owners_lock:
+            entry = _owners[key]
+            entry[0] -= n
+            if entry[0] == 0:
+                del _owners[key]
+
+    return release
 
 
-_release_schema = ctypes.CFUNCTYPE(None, _SCHEMA_P)(_release)
-_release_array = ctypes.CFUNCTYPE(None, _ARRAY_P)(_release)
+_release_schema = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_releaser(32, 40, 56, 64))
+_release_array = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_releaser(32, 48, 64, 72))
 _RELEASE_SCHEMA = ctypes.cast(_release_schema, ctypes.c_void_p).value
 _RELEASE_ARRAY = ctypes.cast(_release_array, ctypes.c_void_p).value
 
@@ -387,24 +413,10 @@ def _row_shape(name, field_meta, size):
 _SCHEMA_WORDS = struct.Struct("=9Q")  # format, name, metadata, flags, n_children, children, dictionary, ...
 _ARRAY_WORDS = struct.Struct("=10Q")  # length, null_count, offset, n_buffers, n_children, buffers, children, ...
 _INT32 = struct.Struct("=i")
-_POINTERS = [struct.Struct(f"={n}Q") for n in range(17)]
-
-# The process's memory as one read-only buffer, for struct.unpack_from at an
-# address: reading the library's output structs is a few dozen small reads a
-# call, and ctypes.string_at or from_address cost several times as much each.
-# Only addresses the library handed out are read.
-_MEMORY = memoryview((ctypes.c_char * (sys.maxsize // 2)).from_address(0)).cast("B").toreadonly()
 
 
 def _words(address, layout):
     return layout.unpack_from(_MEMORY, address)
-
-
-def _pointers(address, n):
-    if not n:
-        return ()
-    fmt = _POINTERS[n] if n < len(_POINTERS) else struct.Struct(f"={n}Q")
-    return fmt.unpack_from(_MEMORY, address)
 
 
 def _fields(c_schema):
@@ -428,13 +440,27 @@ def _fields(c_schema):
         if vfmt not in _DTYPE:
             raise StaaValueError(f"staa: output column {name!r} has values of format {vfmt!r}")
         fields.append((name, size, _DTYPE[vfmt], _row_shape(name, read_metadata(meta_p), size)))
-    return read_metadata(top[2]), fields
+    return read_metadata(top[2]), tuple(fields)
 
 
-def import_batch(c_array, c_schema):
-    """Take a record batch the library returned in (c_array, c_schema), without copies."""
+_layouts_out = {}  # call signature → (metadata, fields) of the library's output
+
+
+def import_batch(c_array, c_schema, signature=None):
+    """Take a record batch the library returned in (c_array, c_schema), without copies.
+
+    signature, when given, names the call (function, options, input columns):
+    the library's output schema depends on nothing else, so the schema read
+    for one call is reused for the next with the same signature (the arrays
+    are still checked against it).
+    """
     try:
-        metadata, fields = _fields(c_schema)
+        layout = _layouts_out.get(signature) if signature is not None else None
+        if layout is None:
+            layout = _fields(c_schema)
+            if signature is not None and len(_layouts_out) < 256:
+                _layouts_out[signature] = layout
+        metadata, fields = layout
     except BaseException:
         _release_struct(c_array, _RELEASE_ARRAY_FN)
         raise
@@ -452,6 +478,9 @@ def import_batch(c_array, c_schema):
             raise StaaValueError(f"staa: output column {name!r} has nulls or {length} rows for {rows}")
         vals = _words(_pointers(grand, 1)[0], _ARRAY_WORDS)
         first = vals[2] + (offset + col_offset) * size
+        if first + rows * size > vals[2] + vals[0]:
+            raise StaaValueError(f"staa: output column {name!r} holds {vals[0]} values, "
+                                 f"fewer than {rows} rows of {size}")
         if rows * size == 0:
             columns[name] = np.zeros((rows,) + shape, dtype)
         else:
