@@ -1,7 +1,11 @@
 package staa
 
 import (
-	"gonum.org/v1/gonum/blas/blas32"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow/float16"
+
+	"github.com/staa-dev/staa/staa/internal/f32"
 )
 
 // layerOp applies one layer's operator to a row vector: out = v·M, where M is
@@ -14,7 +18,7 @@ import (
 //	Rollout:      β = (1−α)/r_i,       γ = α/r_i,  r_i = (1−α)·ΣĀ_i + α
 //	Grad:         β = 1,               γ = 1
 //
-// so out = Σ_i v_i·(β_i·Ā_i + γ_i·e_i). The fused row Ā_i lives in an n-long
+// so out = Σ_i v_i·(β_i·Ā_i + γ_i·e_i). The fused rows Ā_i live in a small
 // scratch buffer (it stays in L1), so each attention value is read from memory
 // once and the fused matrix is never materialised. Rows with v_i = 0 add
 // nothing and are skipped: their values cannot change the result, and they
@@ -36,137 +40,140 @@ const (
 	opGrad
 )
 
-// scratch holds per-goroutine buffers for layerOp.
+// scratch holds per-goroutine buffers for layerOp, grown on use.
 type scratch struct {
-	fused []float32 // n
-	conv  []float32 // n, float16 widening of A
-	convG []float32 // n, float16 widening of G
+	block []float32 // fused rows
+	conv  []float32 // float16 widening of A's head rows
+	convG []float32 // the same for G
 }
 
-func newScratch(n int) *scratch {
-	return &scratch{fused: make([]float32, n), conv: make([]float32, n), convG: make([]float32, n)}
-}
+func newScratch() *scratch { return new(scratch) }
 
 // apply adds v·M for the matrices starting at element off into out, for the
 // rows [r0, r1) of M only (callers split rows across goroutines). It reports
 // false if a row it read held a NaN or an infinity: the fused row's sum, which
 // every mode computes, is then not finite.
+//
+// Rows are fused a block at a time (fuseBlock values, whole small matrices):
+// each head's rows of the block are read front to back, which the memory
+// system serves faster than a row's worth from each of H places, with fewer
+// calls. A block holding a zero weight is done row by row instead, so that
+// rows of weight 0 are not read, and one holding a value that is not finite
+// is done again row by row, which finds the row. Either way the fused rows
+// and their sums are the same values, and so is the result. Sums and the axpy
+// run in f32's kernels, whose order of additions is fixed (it depends on
+// neither the CPU nor the worker count).
 func (op *layerOp) apply(off int, v, out []float32, r0, r1 int, sc *scratch) (finite bool) {
-	finite = true
 	n := op.n
-	mat := n * n
-	invH := 1 / float32(op.heads)
-	f := sc.fused[:n]
-	for i := r0; i < r1; i++ {
-		vi := v[i]
-		if vi == 0 {
-			continue
-		}
-		// Fuse the heads' row i into f (summed for mean; scaled below).
-		switch {
-		case op.mode == opGrad:
-			clear(f)
-			for h := 0; h < op.heads; h++ {
-				base := off + h*mat + i*n
-				ar := op.a.row(base, n, sc.conv)
-				gr := op.g.row(base, n, sc.convG)
-				for j, x := range ar {
-					// p-p != 0 keeps NaN and ±Inf so that the sum shows them.
-					if p := x * gr[j]; p > 0 || p-p != 0 {
-						f[j] += p
-					}
+	out = out[:n]
+	rows := max(1, min(fuseBlock/n, n))
+	if len(sc.block) < rows*n {
+		sc.block = make([]float32, rows*n)
+	}
+	finite = true
+	for i := r0; i < r1; {
+		m := min(rows, r1-i)
+		if m > 1 && !hasZero(v[i:i+m]) {
+			fb := sc.block[:m*n]
+			if s := op.fuse(fb, off+i*n, sc); s-s == 0 {
+				for k := i; k < i+m; k++ {
+					f := fb[(k-i)*n : (k-i+1)*n]
+					finite = op.addRow(k, v[k], f, f32.Sum(f), out) && finite
 				}
-			}
-		case op.fusion == FuseMean && n < smallRow:
-			// Short rows (TimeSformer's T×T temporal blocks): a plain loop
-			// beats the per-call cost of the vectorised kernels.
-			copy(f, op.a.row(off+i*n, n, sc.conv))
-			for h := 1; h < op.heads; h++ {
-				ar := op.a.row(off+h*mat+i*n, n, sc.conv)
-				for j, x := range ar {
-					f[j] += x
-				}
-			}
-		case op.fusion == FuseMean:
-			copy(f, op.a.row(off+i*n, n, sc.conv))
-			for h := 1; h < op.heads; h++ {
-				ar := op.a.row(off+h*mat+i*n, n, sc.conv)
-				blas32.Axpy(1, blas32.Vector{N: n, Inc: 1, Data: ar}, blas32.Vector{N: n, Inc: 1, Data: f})
-			}
-		default:
-			copy(f, op.a.row(off+i*n, n, sc.conv))
-			max := op.fusion == FuseMax
-			for h := 1; h < op.heads; h++ {
-				ar := op.a.row(off+h*mat+i*n, n, sc.conv)
-				for j, x := range ar {
-					// x-x != 0 keeps NaN and ±Inf so that the sum shows them.
-					if (max && x > f[j]) || (!max && x < f[j]) || x-x != 0 {
-						f[j] = x
-					}
-				}
+				i += m
+				continue
 			}
 		}
-		// f holds H·Ā_i for mean and grad, Ā_i for max and min.
-		scale := float32(1)
-		if op.mode == opGrad || op.fusion == FuseMean {
-			scale = invH
-		}
-		s := sum32(f) * scale
-		if s-s != 0 {
-			finite = false
-			continue
-		}
-		var beta, gamma float32
-		switch op.mode {
-		case opPlain:
-			beta, gamma = scale, 0
-		case opGrad:
-			beta, gamma = scale, 1
-		case opRollout:
-			r := (1-op.alpha)*s + op.alpha
-			if r == 0 {
-				continue // a zero row stays zero
+		f := sc.block[:n]
+		for end := i + m; i < end; i++ {
+			if v[i] != 0 {
+				finite = op.addRow(i, v[i], f, op.fuse(f, off+i*n, sc), out) && finite
 			}
-			beta, gamma = (1-op.alpha)*scale/r, op.alpha/r
 		}
-		if c := vi * beta; n < smallRow {
-			for j, x := range f {
-				out[j] += c * x
-			}
-		} else {
-			blas32.Axpy(c, blas32.Vector{N: n, Inc: 1, Data: f}, blas32.Vector{N: n, Inc: 1, Data: out})
-		}
-		out[i] += vi * gamma
 	}
 	return finite
 }
 
-// smallRow is the row length below which plain loops replace gonum's
-// vectorised kernels.
-const smallRow = 32
+// fuseBlock is the number of fused values apply computes at once (16 KiB:
+// the block stays in L1).
+const fuseBlock = 4096
 
-var onesBuf = func() []float32 {
-	b := make([]float32, 4096)
-	for i := range b {
-		b[i] = 1
-	}
-	return b
-}()
-
-// sum32 returns Σx with gonum's vectorised dot product against ones (a
-// plain loop for short rows).
-func sum32(x []float32) float32 {
-	var s float32
-	if len(x) < smallRow {
-		for _, v := range x {
-			s += v
+func hasZero(v []float32) bool {
+	for _, x := range v {
+		if x == 0 {
+			return true
 		}
-		return s
 	}
-	for len(x) > 0 {
-		k := min(len(x), len(onesBuf))
-		s += blas32.Dot(blas32.Vector{N: k, Inc: 1, Data: x[:k]}, blas32.Vector{N: k, Inc: 1, Data: onesBuf[:k]})
-		x = x[k:]
+	return false
+}
+
+// fuse sets f to the fusion of the H heads' values [base, base+len(f)) of
+// the matrices (one matrix apart): summed for mean and grad, scaled later;
+// max or min. It reads each value once, 8 lanes at a time, and returns Σf,
+// which is not finite if a value read was not.
+func (op *layerOp) fuse(f []float32, base int, sc *scratch) float32 {
+	mat := op.n * op.n
+	rows, stride := headRows(op.a, base, op.heads, len(f), mat, &sc.conv)
+	switch {
+	case op.mode == opGrad:
+		grows, _ := headRows(op.g, base, op.heads, len(f), mat, &sc.convG)
+		return f32.SumPosProdRows(f, rows, grows, op.heads, stride)
+	case op.fusion == FuseMean:
+		return f32.SumRows(f, rows, op.heads, stride)
+	case op.fusion == FuseMax:
+		return f32.MaxRows(f, rows, op.heads, stride)
+	default:
+		return f32.MinRows(f, rows, op.heads, stride)
 	}
-	return s
+}
+
+// addRow adds v_i·(β_i·Ā_i + γ_i·e_i) into out, given the fused row f (H·Ā_i
+// for mean and grad, Ā_i for max and min) and its sum s. It reports false,
+// adding nothing, if s is not finite.
+func (op *layerOp) addRow(i int, vi float32, f []float32, s float32, out []float32) bool {
+	scale := float32(1)
+	if op.mode == opGrad || op.fusion == FuseMean {
+		scale = 1 / float32(op.heads)
+	}
+	s *= scale
+	if s-s != 0 {
+		return false
+	}
+	var beta, gamma float32
+	switch op.mode {
+	case opPlain:
+		beta, gamma = scale, 0
+	case opGrad:
+		beta, gamma = scale, 1
+	case opRollout:
+		r := (1-op.alpha)*s + op.alpha
+		if r == 0 {
+			return true // a zero row stays zero
+		}
+		beta, gamma = (1-op.alpha)*scale/r, op.alpha/r
+	}
+	f32.Axpy(vi*beta, f, out)
+	out[i] += vi * gamma
+	return true
+}
+
+// headRows returns the H rows of side n that start at element base of t, one
+// every mat elements, as a slice and the stride between the rows in it:
+// float32 data in place, float16 data widened into buf (n apart).
+func headRows(t Tensor, base, heads, n, mat int, buf *[]float32) ([]float32, int) {
+	if t.F16 == nil {
+		return t.F32[base : base+(heads-1)*mat+n], mat
+	}
+	if len(*buf) < heads*n {
+		*buf = make([]float32, heads*n)
+	}
+	w := (*buf)[:heads*n]
+	f32.FromHalfRows(w, halfBits16(t.F16[base:base+(heads-1)*mat+n]), n, heads, mat)
+	return w, n
+}
+
+// halfBits16 views float16 values as their bit patterns (float16.Num is a
+// struct holding one uint16).
+func halfBits16(x []float16.Num) []uint16 {
+	return unsafe.Slice((*uint16)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
 }

@@ -7,6 +7,10 @@ import "fmt"
 // and hence the results, are the same for any number of workers.
 const rowBlock = 64
 
+// patchGroup is the number of patch positions that one task of the temporal
+// step handles (TimeSformer-base: 14 tasks of 14 blocks of 3 KB a layer).
+const patchGroup = 14
+
 // propagateJoint runs v ← v·M_l for l = L−1 … 0 over [H, S, S] matrices.
 func (p plan) propagateJoint(workers int) ([]float32, error) {
 	S := p.g.Tokens()
@@ -17,7 +21,7 @@ func (p plan) propagateJoint(workers int) ([]float32, error) {
 	}
 	scratches := make([]*scratch, max(workers, 1))
 	for i := range scratches {
-		scratches[i] = newScratch(S)
+		scratches[i] = newScratch()
 	}
 	partial := make([]float32, blocks*S)
 	ok := make([]bool, blocks)
@@ -62,7 +66,7 @@ func (p plan) propagateDivided(workers int) ([]float32, error) {
 	top := layerOp{a: p.c.Temporal, g: p.c.TemporalGrad, heads: p.theads, n: T, mode: mode, fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
 	scratches := make([]*scratch, max(workers, 1))
 	for i := range scratches {
-		scratches[i] = newScratch(max(n, T))
+		scratches[i] = newScratch()
 	}
 	// Per-frame (and per-patch) input and output vectors.
 	u := make([]float32, T*n)
@@ -132,9 +136,13 @@ func (p plan) propagateDivided(workers int) ([]float32, error) {
 			}
 		}
 		clear(wo)
-		parallelFor(N, workers, func(w, k int) {
-			off := (l*N + k) * p.theads * T * T
-			okN[k] = top.apply(off, wt[k*T:(k+1)*T], wo[k*T:(k+1)*T], 0, T, scratches[w])
+		// Patches go to the workers patchGroup at a time, so that each
+		// reads a stretch of memory rather than every other small block.
+		parallelFor((N+patchGroup-1)/patchGroup, workers, func(w, b int) {
+			for k := b * patchGroup; k < min((b+1)*patchGroup, N); k++ {
+				off := (l*N + k) * p.theads * T * T
+				okN[k] = top.apply(off, wt[k*T:(k+1)*T], wo[k*T:(k+1)*T], 0, T, scratches[w])
+			}
 		})
 		if err := nonFinite(okN, "temporal", l, "patch"); err != nil {
 			return nil, err

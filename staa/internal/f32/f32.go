@@ -1,0 +1,155 @@
+package f32
+
+import "fmt"
+
+// Sum returns Σ_i x[i], added in the blocked order:
+//
+//	acc[q][l] += x[32b + 8q + l]   for each full 32-element block b (q < 4, l < 8)
+//	acc[0][l] += x[k + l]          for each remaining full 8-element chunk at k
+//	acc[0][l] += x[k + l]          for l < r, the last r < 8 elements at k
+//	v[l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l])
+//	Σ = ((v[0]+v[4]) + (v[2]+v[6])) + ((v[1]+v[5]) + (v[3]+v[7]))
+//
+// (the order of an 8-lane vector loop with four accumulators).
+func Sum(x []float32) float32 {
+	if len(x) == 0 {
+		return 0
+	}
+	if useAsm {
+		return sumAVX2(&x[0], len(x))
+	}
+	return sumGo(x)
+}
+
+// SumStreams returns Σ_i x[i] read as k streams: x's first k·m elements
+// (m = len(x)/k rounded down to a multiple of 32) as k segments of m, read
+// in turn 32 elements at a time, then the rest. The sum is
+// S(segments) + Sum(rest), where S adds block p of segment s into the
+// accumulators of Sum in the order p, then s, and reduces as Sum does.
+// One core reads memory faster through a few streams than through one: a
+// plain read of a large array is slower than the engine's fused row reads,
+// which have H streams. It panics unless k ≥ 1.
+func SumStreams(x []float32, k int) float32 {
+	if k < 1 {
+		panic(fmt.Sprintf("f32: SumStreams with %d streams", k))
+	}
+	m := (len(x) / k) &^ 31
+	if m == 0 {
+		return Sum(x)
+	}
+	var s float32
+	if useAsm {
+		s = sumStreamsAVX2(&x[0], m, k)
+	} else {
+		s = sumStreamsGo(x, m, k)
+	}
+	return s + Sum(x[k*m:])
+}
+
+// The row kernels below fuse rows of src, rows ≥ 1 of them stride elements
+// apart, into dst: row k is src[k·stride : k·stride+len(dst)]. They read
+// each source value once, 8 lanes at a time across all the rows, write each
+// dst value once and return Σ_j dst[j] in the blocked order of Sum. They
+// panic unless rows ≥ 1, stride ≥ 0 and src holds (rows−1)·stride + len(dst)
+// values.
+
+// SumRows sets dst[j] = Σ_k src[k·stride + j], adding the rows in order
+// k = 0, 1, …, rows−1, and returns Σ_j dst[j]. A NaN or an infinity among the
+// values makes the returned sum NaN or infinite.
+func SumRows(dst, src []float32, rows, stride int) float32 {
+	checkRows("SumRows", len(dst), len(src), rows, stride)
+	if len(dst) == 0 {
+		return 0
+	}
+	if useAsm {
+		return sumRowsAVX2(&dst[0], &src[0], len(dst), rows, stride)
+	}
+	return sumRowsGo(dst, src, rows, stride)
+}
+
+// MaxRows sets dst[j] = max_k src[k·stride + j], taking the rows in order and
+// replacing the running maximum m by x only when x > m (so a NaN is passed
+// over), and returns Σ_j dst[j], or NaN if any value read is a NaN or an
+// infinity.
+func MaxRows(dst, src []float32, rows, stride int) float32 {
+	checkRows("MaxRows", len(dst), len(src), rows, stride)
+	if len(dst) == 0 {
+		return 0
+	}
+	if useAsm {
+		return maxRowsAVX2(&dst[0], &src[0], len(dst), rows, stride)
+	}
+	return extremeRowsGo(dst, src, rows, stride, true)
+}
+
+// MinRows is MaxRows with min: x replaces the running minimum m when x < m.
+func MinRows(dst, src []float32, rows, stride int) float32 {
+	checkRows("MinRows", len(dst), len(src), rows, stride)
+	if len(dst) == 0 {
+		return 0
+	}
+	if useAsm {
+		return minRowsAVX2(&dst[0], &src[0], len(dst), rows, stride)
+	}
+	return extremeRowsGo(dst, src, rows, stride, false)
+}
+
+// SumPosProdRows sets dst[j] = Σ_k max(a[k·stride + j]·b[k·stride + j], 0),
+// each product rounded to float32 and the rows added in order (a NaN product
+// counts as 0), and returns Σ_j dst[j], or NaN if any product is a NaN or an
+// infinity. a and b have the same layout.
+func SumPosProdRows(dst, a, b []float32, rows, stride int) float32 {
+	checkRows("SumPosProdRows", len(dst), min(len(a), len(b)), rows, stride)
+	if len(dst) == 0 {
+		return 0
+	}
+	if useAsm {
+		return sumPosProdRowsAVX2(&dst[0], &a[0], &b[0], len(dst), rows, stride)
+	}
+	return sumPosProdRowsGo(dst, a, b, rows, stride)
+}
+
+func checkRows(name string, n, m, rows, stride int) {
+	if rows < 1 || stride < 0 || (rows-1)*stride+n > m {
+		panic(fmt.Sprintf("f32: %s of %d rows of %d at stride %d over %d values", name, rows, n, stride, m))
+	}
+}
+
+// Axpy sets y[i] += a·x[i] for i < len(x), the product rounded to float32
+// before the addition (no fused multiply-add, so that both paths agree). It
+// panics if y is shorter than x.
+func Axpy(a float32, x, y []float32) {
+	if len(y) < len(x) {
+		panic(fmt.Sprintf("f32: Axpy with len(x) %d > len(y) %d", len(x), len(y)))
+	}
+	if len(x) == 0 {
+		return
+	}
+	if useAsm {
+		axpyAVX2(a, &x[0], &y[0], len(x))
+		return
+	}
+	axpyGo(a, x, y)
+}
+
+// FromHalfRows widens rows of IEEE 754 binary16 values (given by their bits)
+// to float32, exactly: dst[k·n + j] = src[k·stride + j] for j < n, k < rows.
+// It panics unless dst holds rows·n values and src (rows−1)·stride + n.
+func FromHalfRows(dst []float32, src []uint16, n, rows, stride int) {
+	if n < 0 || rows < 0 || stride < 0 || len(dst) < rows*n || rows > 0 && (rows-1)*stride+n > len(src) {
+		panic(fmt.Sprintf("f32: FromHalfRows of %d rows of %d at stride %d over %d values into %d", rows, n, stride, len(src), len(dst)))
+	}
+	if rows == 0 || n == 0 {
+		return
+	}
+	if useF16C && n >= 8 {
+		fromHalfRowsAVX2(&dst[0], &src[0], n, rows, stride)
+		return
+	}
+	for k := 0; k < rows; k++ {
+		d := dst[k*n : (k+1)*n]
+		for j, h := range src[k*stride : k*stride+n] {
+			d[j] = fromHalf(h)
+		}
+	}
+}

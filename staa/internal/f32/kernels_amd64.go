@@ -1,0 +1,42 @@
+//go:build !purego
+
+package f32
+
+import "golang.org/x/sys/cpu"
+
+// useAsm selects the AVX2 kernels, useF16C the float16 widening (F16C, a
+// VEX extension that every AVX2 CPU has in practice, checked all the same);
+// tests clear them to run the Go code.
+var (
+	useAsm  = cpu.X86.HasAVX2
+	useF16C = useAsm && cpuidECX1()&(1<<29) != 0
+)
+
+// The kernels below are in kernels_amd64.s; their callers check the bounds
+// and pass n ≥ 1 (and rows ≥ 1).
+
+//go:noescape
+func sumAVX2(x *float32, n int) float32
+
+//go:noescape
+func sumRowsAVX2(dst, src *float32, n, rows, stride int) float32
+
+//go:noescape
+func maxRowsAVX2(dst, src *float32, n, rows, stride int) float32
+
+//go:noescape
+func minRowsAVX2(dst, src *float32, n, rows, stride int) float32
+
+//go:noescape
+func sumPosProdRowsAVX2(dst, a, b *float32, n, rows, stride int) float32
+
+//go:noescape
+func axpyAVX2(a float32, x, y *float32, n int)
+
+//go:noescape
+func sumStreamsAVX2(x *float32, seg, k int) float32
+
+//go:noescape
+func fromHalfRowsAVX2(dst *float32, src *uint16, n, rows, stride int)
+
+func cpuidECX1() uint32

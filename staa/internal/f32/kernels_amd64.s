@@ -1,0 +1,456 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// The kernels work on 8-lane YMM vectors, four at a time (32 floats) in the
+// main loop, then one at a time, then a masked vector for the last n mod 8
+// elements (masked-out lanes are neither read nor written, and load as 0).
+// Sums go into four accumulators Y8–Y11 in the order documented on Sum
+// (generic.go spells it out in Go); REDUCE folds them into X0. No load or
+// result depends on the alignment of the data.
+
+// maskTable<>+4·(8−r) holds the mask of the first r lanes.
+DATA maskTable<>+0(SB)/4, $0xffffffff
+DATA maskTable<>+4(SB)/4, $0xffffffff
+DATA maskTable<>+8(SB)/4, $0xffffffff
+DATA maskTable<>+12(SB)/4, $0xffffffff
+DATA maskTable<>+16(SB)/4, $0xffffffff
+DATA maskTable<>+20(SB)/4, $0xffffffff
+DATA maskTable<>+24(SB)/4, $0xffffffff
+DATA maskTable<>+28(SB)/4, $0xffffffff
+DATA maskTable<>+32(SB)/4, $0
+DATA maskTable<>+36(SB)/4, $0
+DATA maskTable<>+40(SB)/4, $0
+DATA maskTable<>+44(SB)/4, $0
+DATA maskTable<>+48(SB)/4, $0
+DATA maskTable<>+52(SB)/4, $0
+DATA maskTable<>+56(SB)/4, $0
+DATA maskTable<>+60(SB)/4, $0
+GLOBL maskTable<>(SB), RODATA|NOPTR, $64
+
+// MASK loads into Y7 the mask of the first CX lanes (1 ≤ CX ≤ 7).
+#define MASK \
+	LEAQ    maskTable<>(SB), AX; \
+	MOVQ    $8, DX;              \
+	SUBQ    CX, DX;              \
+	VMOVDQU (AX)(DX*4), Y7
+
+// X0 = ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7)), v = (Y8+Y9)+(Y10+Y11).
+#define REDUCE \
+	VADDPS       Y9, Y8, Y8;    \
+	VADDPS       Y11, Y10, Y10; \
+	VADDPS       Y10, Y8, Y8;   \
+	VEXTRACTF128 $1, Y8, X1;    \
+	VADDPS       X1, X8, X0;    \
+	VMOVHLPS     X0, X0, X1;    \
+	VADDPS       X1, X0, X0;    \
+	VMOVSHDUP    X0, X1;        \
+	VADDSS       X1, X0, X0
+
+// func sumAVX2(x *float32, n int) float32
+TEXT ·sumAVX2(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), SI
+	MOVQ   n+8(FP), CX
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+	// Two 32-element blocks per iteration (the same order as one at a time).
+	CMPQ CX, $64
+	JL   sum32
+
+sum64:
+	VADDPS (SI), Y8, Y8
+	VADDPS 32(SI), Y9, Y9
+	VADDPS 64(SI), Y10, Y10
+	VADDPS 96(SI), Y11, Y11
+	VADDPS 128(SI), Y8, Y8
+	VADDPS 160(SI), Y9, Y9
+	VADDPS 192(SI), Y10, Y10
+	VADDPS 224(SI), Y11, Y11
+	ADDQ   $256, SI
+	SUBQ   $64, CX
+	CMPQ   CX, $64
+	JGE    sum64
+
+sum32:
+	CMPQ   CX, $32
+	JL     sum8
+	VADDPS (SI), Y8, Y8
+	VADDPS 32(SI), Y9, Y9
+	VADDPS 64(SI), Y10, Y10
+	VADDPS 96(SI), Y11, Y11
+	ADDQ   $128, SI
+	SUBQ   $32, CX
+
+sum8:
+	CMPQ   CX, $8
+	JL     sumTail
+	VADDPS (SI), Y8, Y8
+	ADDQ   $32, SI
+	SUBQ   $8, CX
+	JMP    sum8
+
+sumTail:
+	TESTQ      CX, CX
+	JZ         sumDone
+	MASK
+	VMASKMOVPS (SI), Y7, Y0
+	VADDPS     Y0, Y8, Y8
+
+sumDone:
+	REDUCE
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET
+
+// ROWS is the body of the row kernels. Registers on entry: DI dst, SI row 0
+// of the source, BX row 0 of the second source (grad; SI otherwise), CX n,
+// R9 rows, R10 the stride in elements. For each chunk of dst (four vectors,
+// then one, then a masked one), FIRST(i, Yacc) loads vector i of row 0's
+// chunk, NEXT(i, Yacc) folds in vector i of the next row's (at R8, R12),
+// rows in order; the chunk is stored once and added into the accumulators.
+// Y12 collects poison lanes (NaN where a value was not finite; the
+// comparing kernels' only sign of one), added in before the reduction;
+// Y13 is 0. Leaves the sum in X0.
+#define ROWS \
+	SHLQ   $2, R10;       \
+	DECQ   R9;            \
+	VXORPS Y8, Y8, Y8;    \
+	VXORPS Y9, Y9, Y9;    \
+	VXORPS Y10, Y10, Y10; \
+	VXORPS Y11, Y11, Y11; \
+	VXORPS Y12, Y12, Y12; \
+	VXORPS Y13, Y13, Y13; \
+r32:                      \
+	CMPQ   CX, $32;       \
+	JL     r8;            \
+	FIRST(0, Y0);         \
+	FIRST(1, Y1);         \
+	FIRST(2, Y2);         \
+	FIRST(3, Y3);         \
+	MOVQ   SI, R8;        \
+	MOVQ   BX, R12;       \
+	MOVQ   R9, R11;       \
+	TESTQ  R11, R11;      \
+	JZ     r32store;      \
+r32next:                  \
+	ADDQ   R10, R8;       \
+	ADDQ   R10, R12;      \
+	NEXT(0, Y0);          \
+	NEXT(1, Y1);          \
+	NEXT(2, Y2);          \
+	NEXT(3, Y3);          \
+	DECQ   R11;           \
+	JNZ    r32next;       \
+r32store:                 \
+	VMOVUPS Y0, (DI);     \
+	VMOVUPS Y1, 32(DI);   \
+	VMOVUPS Y2, 64(DI);   \
+	VMOVUPS Y3, 96(DI);   \
+	VADDPS Y0, Y8, Y8;    \
+	VADDPS Y1, Y9, Y9;    \
+	VADDPS Y2, Y10, Y10;  \
+	VADDPS Y3, Y11, Y11;  \
+	ADDQ   $128, SI;      \
+	ADDQ   $128, BX;      \
+	ADDQ   $128, DI;      \
+	SUBQ   $32, CX;       \
+	JMP    r32;           \
+r8:                       \
+	CMPQ   CX, $8;        \
+	JL     rtail;         \
+	FIRST(0, Y0);         \
+	MOVQ   SI, R8;        \
+	MOVQ   BX, R12;       \
+	MOVQ   R9, R11;       \
+	TESTQ  R11, R11;      \
+	JZ     r8store;       \
+r8next:                   \
+	ADDQ   R10, R8;       \
+	ADDQ   R10, R12;      \
+	NEXT(0, Y0);          \
+	DECQ   R11;           \
+	JNZ    r8next;        \
+r8store:                  \
+	VMOVUPS Y0, (DI);     \
+	VADDPS Y0, Y8, Y8;    \
+	ADDQ   $32, SI;       \
+	ADDQ   $32, BX;       \
+	ADDQ   $32, DI;       \
+	SUBQ   $8, CX;        \
+	JMP    r8;            \
+rtail:                    \
+	TESTQ  CX, CX;        \
+	JZ     rdone;         \
+	MASK;                 \
+	FIRSTM(Y0);           \
+	MOVQ   SI, R8;        \
+	MOVQ   BX, R12;       \
+	MOVQ   R9, R11;       \
+	TESTQ  R11, R11;      \
+	JZ     rtailstore;    \
+rtailnext:                \
+	ADDQ   R10, R8;       \
+	ADDQ   R10, R12;      \
+	NEXTM(Y0);            \
+	DECQ   R11;           \
+	JNZ    rtailnext;     \
+rtailstore:               \
+	VMASKMOVPS Y0, Y7, (DI); \
+	VADDPS Y0, Y8, Y8;    \
+rdone:                    \
+	VADDPS Y12, Y8, Y8;   \
+	REDUCE;               \
+	VZEROUPPER
+
+// POISON ors into Y12 the lanes of y−y: 0 for a finite value, NaN otherwise.
+#define POISON(y) VSUBPS y, y, Y5; VORPS Y5, Y12, Y12
+
+// func sumRowsAVX2(dst, src *float32, n, rows, stride int) float32
+#define FIRST(i, acc) VMOVUPS (i*32)(SI), acc
+#define NEXT(i, acc) VADDPS (i*32)(R8), acc, acc
+#define FIRSTM(acc) VMASKMOVPS (SI), Y7, acc
+#define NEXTM(acc) VMASKMOVPS (R8), Y7, Y4; VADDPS Y4, acc, acc
+TEXT ·sumRowsAVX2(SB), NOSPLIT, $0-44
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ SI, BX
+	MOVQ n+16(FP), CX
+	MOVQ rows+24(FP), R9
+	MOVQ stride+32(FP), R10
+	ROWS
+	MOVSS X0, ret+40(FP)
+	RET
+#undef FIRST
+#undef NEXT
+#undef FIRSTM
+#undef NEXTM
+
+// func maxRowsAVX2(dst, src *float32, n, rows, stride int) float32
+//
+// VMAXPS acc, x, acc sets acc = x > acc ? x : acc (acc if either is NaN).
+#define FIRST(i, acc) VMOVUPS (i*32)(SI), acc; POISON(acc)
+#define NEXT(i, acc) VMOVUPS (i*32)(R8), Y4; POISON(Y4); VMAXPS acc, Y4, acc
+#define FIRSTM(acc) VMASKMOVPS (SI), Y7, acc; POISON(acc)
+#define NEXTM(acc) VMASKMOVPS (R8), Y7, Y4; POISON(Y4); VMAXPS acc, Y4, acc
+TEXT ·maxRowsAVX2(SB), NOSPLIT, $0-44
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ SI, BX
+	MOVQ n+16(FP), CX
+	MOVQ rows+24(FP), R9
+	MOVQ stride+32(FP), R10
+	ROWS
+	MOVSS X0, ret+40(FP)
+	RET
+#undef FIRST
+#undef NEXT
+#undef FIRSTM
+#undef NEXTM
+
+// func minRowsAVX2(dst, src *float32, n, rows, stride int) float32
+//
+// VMINPS acc, x, acc sets acc = x < acc ? x : acc (acc if either is NaN).
+#define FIRST(i, acc) VMOVUPS (i*32)(SI), acc; POISON(acc)
+#define NEXT(i, acc) VMOVUPS (i*32)(R8), Y4; POISON(Y4); VMINPS acc, Y4, acc
+#define FIRSTM(acc) VMASKMOVPS (SI), Y7, acc; POISON(acc)
+#define NEXTM(acc) VMASKMOVPS (R8), Y7, Y4; POISON(Y4); VMINPS acc, Y4, acc
+TEXT ·minRowsAVX2(SB), NOSPLIT, $0-44
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ SI, BX
+	MOVQ n+16(FP), CX
+	MOVQ rows+24(FP), R9
+	MOVQ stride+32(FP), R10
+	ROWS
+	MOVSS X0, ret+40(FP)
+	RET
+#undef FIRST
+#undef NEXT
+#undef FIRSTM
+#undef NEXTM
+
+// func sumPosProdRowsAVX2(dst, a, b *float32, n, rows, stride int) float32
+//
+// p = a·b, then VMAXPS Y13, p, p sets p = p > 0 ? p : 0 (0 for a NaN).
+#define FIRST(i, acc) VMOVUPS (i*32)(SI), acc; VMULPS (i*32)(BX), acc, acc; POISON(acc); VMAXPS Y13, acc, acc
+#define NEXT(i, acc) VMOVUPS (i*32)(R8), Y4; VMULPS (i*32)(R12), Y4, Y4; POISON(Y4); VMAXPS Y13, Y4, Y4; VADDPS Y4, acc, acc
+#define FIRSTM(acc) VMASKMOVPS (SI), Y7, acc; VMASKMOVPS (BX), Y7, Y6; VMULPS Y6, acc, acc; POISON(acc); VMAXPS Y13, acc, acc
+#define NEXTM(acc) VMASKMOVPS (R8), Y7, Y4; VMASKMOVPS (R12), Y7, Y6; VMULPS Y6, Y4, Y4; POISON(Y4); VMAXPS Y13, Y4, Y4; VADDPS Y4, acc, acc
+TEXT ·sumPosProdRowsAVX2(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), BX
+	MOVQ n+24(FP), CX
+	MOVQ rows+32(FP), R9
+	MOVQ stride+40(FP), R10
+	ROWS
+	MOVSS X0, ret+48(FP)
+	RET
+#undef FIRST
+#undef NEXT
+#undef FIRSTM
+#undef NEXTM
+
+// func axpyAVX2(a float32, x, y *float32, n int)
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+0(FP), Y15
+	MOVQ         x+8(FP), SI
+	MOVQ         y+16(FP), DI
+	MOVQ         n+24(FP), CX
+
+axpy32:
+	CMPQ    CX, $32
+	JL      axpy8
+	VMULPS  (SI), Y15, Y0
+	VMULPS  32(SI), Y15, Y1
+	VMULPS  64(SI), Y15, Y2
+	VMULPS  96(SI), Y15, Y3
+	VADDPS  (DI), Y0, Y0
+	VADDPS  32(DI), Y1, Y1
+	VADDPS  64(DI), Y2, Y2
+	VADDPS  96(DI), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DI
+	SUBQ    $32, CX
+	JMP     axpy32
+
+axpy8:
+	CMPQ    CX, $8
+	JL      axpyTail
+	VMULPS  (SI), Y15, Y0
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     axpy8
+
+axpyTail:
+	TESTQ  CX, CX
+	JZ     axpyDone
+	VMOVSS (SI), X0
+	VMULSS X15, X0, X0
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   $4, SI
+	ADDQ   $4, DI
+	DECQ   CX
+	JMP    axpyTail
+
+axpyDone:
+	VZEROUPPER
+	RET
+
+// func fromHalfRowsAVX2(dst *float32, src *uint16, n, rows, stride int)
+//
+// VCVTPH2PS widens 8 binary16 values exactly. A row's last n mod 8 values
+// are widened with the 8 that end the row (n ≥ 8): the lanes written twice
+// get the same values.
+TEXT ·fromHalfRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ rows+24(FP), R9
+	MOVQ stride+32(FP), R10
+	SHLQ $1, R10
+
+halfRow:
+	MOVQ SI, R8
+	MOVQ DI, R11
+	MOVQ CX, DX
+
+half32:
+	CMPQ      DX, $32
+	JL        half8
+	VCVTPH2PS (R8), Y0
+	VCVTPH2PS 16(R8), Y1
+	VCVTPH2PS 32(R8), Y2
+	VCVTPH2PS 48(R8), Y3
+	VMOVUPS   Y0, (R11)
+	VMOVUPS   Y1, 32(R11)
+	VMOVUPS   Y2, 64(R11)
+	VMOVUPS   Y3, 96(R11)
+	ADDQ      $64, R8
+	ADDQ      $128, R11
+	SUBQ      $32, DX
+	JMP       half32
+
+half8:
+	CMPQ      DX, $8
+	JL        halfTail
+	VCVTPH2PS (R8), Y0
+	VMOVUPS   Y0, (R11)
+	ADDQ      $16, R8
+	ADDQ      $32, R11
+	SUBQ      $8, DX
+	JMP       half8
+
+halfTail:
+	TESTQ     DX, DX
+	JZ        halfNext
+	MOVQ      $8, AX
+	SUBQ      DX, AX
+	SHLQ      $1, AX
+	SUBQ      AX, R8
+	SHLQ      $1, AX
+	SUBQ      AX, R11
+	VCVTPH2PS (R8), Y0
+	VMOVUPS   Y0, (R11)
+
+halfNext:
+	ADDQ R10, SI
+	LEAQ (DI)(CX*4), DI
+	DECQ R9
+	JNZ  halfRow
+	VZEROUPPER
+	RET
+
+// func cpuidECX1() uint32: ECX of CPUID leaf 1 (bit 29: F16C).
+TEXT ·cpuidECX1(SB), NOSPLIT, $0-4
+	MOVL $1, AX
+	XORL CX, CX
+	CPUID
+	MOVL CX, ret+0(FP)
+	RET
+
+// func sumStreamsAVX2(x *float32, seg, k int) float32
+//
+// k segments of seg floats (seg a positive multiple of 32), read in turn 32
+// floats at a time: k streams in flight, which one core reads faster than one.
+TEXT ·sumStreamsAVX2(SB), NOSPLIT, $0-28
+	MOVQ   x+0(FP), SI
+	MOVQ   seg+8(FP), CX
+	MOVQ   k+16(FP), R9
+	MOVQ   CX, R10
+	SHLQ   $2, R10
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+streamsBlock:
+	MOVQ SI, R8
+	MOVQ R9, R11
+
+streamsNext:
+	VADDPS (R8), Y8, Y8
+	VADDPS 32(R8), Y9, Y9
+	VADDPS 64(R8), Y10, Y10
+	VADDPS 96(R8), Y11, Y11
+	ADDQ   R10, R8
+	DECQ   R11
+	JNZ    streamsNext
+	ADDQ   $128, SI
+	SUBQ   $32, CX
+	JNZ    streamsBlock
+	REDUCE
+	VZEROUPPER
+	MOVSS  X0, ret+24(FP)
+	RET

@@ -1,0 +1,17 @@
+//go:build !amd64 || purego
+
+package f32
+
+// useAsm and useF16C are false: there are no assembly kernels here.
+var useAsm, useF16C = false, false
+
+const noAsm = "f32: no assembly kernels"
+
+func sumAVX2(x *float32, n int) float32                                  { panic(noAsm) }
+func sumRowsAVX2(dst, src *float32, n, rows, stride int) float32         { panic(noAsm) }
+func maxRowsAVX2(dst, src *float32, n, rows, stride int) float32         { panic(noAsm) }
+func minRowsAVX2(dst, src *float32, n, rows, stride int) float32         { panic(noAsm) }
+func sumPosProdRowsAVX2(dst, a, b *float32, n, rows, stride int) float32 { panic(noAsm) }
+func axpyAVX2(a float32, x, y *float32, n int)                           { panic(noAsm) }
+func fromHalfRowsAVX2(dst *float32, src *uint16, n, rows, stride int)    { panic(noAsm) }
+func sumStreamsAVX2(x *float32, seg, k int) float32                      { panic(noAsm) }
