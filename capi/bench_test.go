@@ -20,3 +20,26 @@ func BenchmarkTinyCall(b *testing.B) {
 		in.free()
 	}
 }
+
+// BenchmarkLastBaseCall is one staa_attribute "last" call on TimeSformer-base
+// spatial attention (L 12, T 8, H 12, 197 tokens): the engine reads only the
+// CLS rows of the last layer, so this is the fixed cost of a large input.
+func BenchmarkLastBaseCall(b *testing.B) {
+	const n = 12 * 8 * 12 * 197 * 197
+	p, v := cFloats(n)
+	defer cFree(p)
+	for i := range v {
+		v[i] = 1.0 / 197
+	}
+	meta := `{"shape":[12,8,12,197,197]}`
+	opts := `{"frames":8,"grid":[14,14],"method":"last","postprocess":"raw"}`
+	for b.Loop() {
+		in := newTestBatch(1, "spatial", "f", meta, n, p, true)
+		out := newCOutput()
+		if st, msg, _ := cCall("attribute", in, &opts, &out, 256); st != statusOK {
+			b.Fatal(msg)
+		}
+		out.free()
+		in.free()
+	}
+}

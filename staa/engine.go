@@ -163,11 +163,34 @@ func leadingDims(what string, t Tensor, g Geometry, headsAxis int) (int, int, er
 	return L, H, nil
 }
 
-// small reports whether a clip is so small that splitting it across
-// goroutines costs more than it saves.
+// small reports whether a clip needs so few attention values that splitting
+// it across goroutines costs more than it saves (waking a worker thread
+// costs tens of microseconds, more when the caller is a C thread).
 func (p plan) small() bool {
+	return p.reads() < 1<<18
+}
+
+// reads returns about how many attention values the method reads: all of
+// them, but for Last only the last layer's, and of a CLS layout only the
+// CLS rows (the other rows have weight 0 and are skipped).
+func (p plan) reads() int {
 	n := p.c.Spatial.Len() + p.c.Temporal.Len() + p.c.Joint.Len()
-	return n < 1<<16
+	if p.o.Method != Last {
+		return n
+	}
+	T, N, C := p.g.Groups(), p.g.Patches(), p.g.C()
+	if p.g.Layout == Joint {
+		S := C + T*N
+		if C > 0 {
+			return p.heads * S
+		}
+		return p.heads * S * S
+	}
+	n = T * p.heads * (C + N) * (C + N)
+	if C > 0 {
+		n = T * p.heads * (C + N)
+	}
+	return n + N*p.theads*T*T
 }
 
 func (p plan) mode() opMode {
