@@ -59,7 +59,11 @@ func benchClip(s *Session) Video {
 func BenchmarkSession(b *testing.B) {
 	requireLibrary(b)
 	for name, path := range benchModels(b) {
-		s, err := Open(path, Options{IntraOpThreads: benchThreads(), InterOpThreads: 1})
+		// No spinning, as staa explain runs it: an idle ORT pool thread
+		// spinning after the forward pass would take a core from the
+		// attribution timed right after it.
+		s, err := Open(path, Options{IntraOpThreads: benchThreads(), InterOpThreads: 1,
+			Config: map[string]string{"session.intra_op.allow_spinning": "0"}})
 		if err != nil {
 			b.Fatal(err)
 		}
