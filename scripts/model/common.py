@@ -8,6 +8,7 @@ Nothing here downloads anything: the data are generated, the model is trained he
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -62,7 +63,9 @@ def synthgen_binary() -> Path:
     go = shutil.which("go")
     if go is None:
         raise RuntimeError("the Go toolchain (go) is needed to generate the synthetic clips")
-    out = Path(tempfile.mkdtemp(prefix="staa-synthgen-")) / "synthgen"
+    tmp = tempfile.mkdtemp(prefix="staa-synthgen-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    out = Path(tmp) / "synthgen"
     subprocess.run([go, "build", "-o", str(out), "./staa/synth/cmd/synthgen"], cwd=REPO, check=True)
     _SYNTHGEN = out
     return out
