@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from staa import _cbatch
-from staa._cdata import ArrowArray, ArrowSchema
+from staa._cdata import ArrowArray, ArrowSchema, release
 
 
 def columns():
@@ -54,8 +54,8 @@ def test_unreleased_export_keeps_the_arrays_alive():
     del x
     gc.collect()
     assert list((ctypes.c_float * 6).from_address(address)) == [7.0] * 6
-    for s, kind in ((c_array, _cbatch._RELEASE_ARRAY_FN), (c_schema, _cbatch._RELEASE_SCHEMA_FN)):
-        kind(s.release)(ctypes.byref(s))
+    for s in (c_array, c_schema):
+        release(s)
         assert not s.release
 
 

@@ -27,7 +27,7 @@ import threading
 
 import numpy as np
 
-from ._cdata import ArrowArray, ArrowSchema
+from ._cdata import ArrowArray, ArrowSchema, release
 from ._errors import StaaValueError
 
 TENSOR = "arrow.fixed_shape_tensor"
@@ -46,15 +46,11 @@ _owners = {}
 _owners_lock = threading.Lock()
 _keys = itertools.count(1)
 
-_SCHEMA_P = ctypes.POINTER(ArrowSchema)
-_ARRAY_P = ctypes.POINTER(ArrowArray)
-_SCHEMA_PP = ctypes.POINTER(_SCHEMA_P)
-_ARRAY_PP = ctypes.POINTER(_ARRAY_P)
-_VOID_PP = ctypes.POINTER(ctypes.c_void_p)
-
-
 _U64 = struct.Struct("=Q")
 _I64 = struct.Struct("=q")
+_INT32 = struct.Struct("=i")
+_SCHEMA_WORDS = struct.Struct("=9Q")  # format, name, metadata, flags, n_children, children, dictionary, ...
+_ARRAY_WORDS = struct.Struct("=10Q")  # length, null_count, offset, n_buffers, n_children, buffers, children, ...
 
 # The process's memory as one read-only buffer, for struct.unpack_from at an
 # address: reading C structs is a few dozen small reads a call, and
@@ -316,10 +312,6 @@ class Batch:
         self.metadata = metadata
         self.columns = columns
 
-    @property
-    def names(self):
-        return list(self.columns)
-
     def column(self, name, dtype=np.float32):
         """Column ``name``, which must hold ``dtype`` values. The array is
         writable: the memory was allocated for this result alone."""
@@ -335,19 +327,13 @@ class _Owner:
     """Owns an imported ArrowArray and releases it when garbage collected (the
     column arrays reference it)."""
 
-    __slots__ = ("array", "__weakref__")
+    __slots__ = ("array",)
 
     def __init__(self, array):
         self.array = array
 
     def __del__(self):
-        fn = self.array.release
-        if fn:
-            _RELEASE_ARRAY_FN(fn)(ctypes.byref(self.array))
-
-
-_RELEASE_ARRAY_FN = ctypes.CFUNCTYPE(None, _ARRAY_P)
-_RELEASE_SCHEMA_FN = ctypes.CFUNCTYPE(None, _SCHEMA_P)
+        release(self.array)
 
 
 class _Memory:
@@ -386,7 +372,7 @@ def read_metadata(address):
 
 
 def _chunk(raw, pos):
-    (n,) = struct.unpack_from("=i", raw, pos)
+    (n,) = _INT32.unpack_from(raw, pos)
     return raw[pos + 4:pos + 4 + n], pos + 4 + n
 
 
@@ -410,11 +396,6 @@ def _row_shape(name, field_meta, size):
     return shape
 
 
-_SCHEMA_WORDS = struct.Struct("=9Q")  # format, name, metadata, flags, n_children, children, dictionary, ...
-_ARRAY_WORDS = struct.Struct("=10Q")  # length, null_count, offset, n_buffers, n_children, buffers, children, ...
-_INT32 = struct.Struct("=i")
-
-
 def _words(address, layout):
     return layout.unpack_from(_MEMORY, address)
 
@@ -422,8 +403,8 @@ def _words(address, layout):
 def _fields(c_schema):
     """(metadata, [(name, row size, dtype, row shape)]) of a returned record batch.
 
-    Structs are read whole (one string_at each) rather than field by field
-    through ctypes: this runs on every call.
+    Structs are read whole (one unpack_from each through _MEMORY) rather than
+    field by field through ctypes.
     """
     top = _words(ctypes.addressof(c_schema), _SCHEMA_WORDS)
     if not top[0] or ctypes.string_at(top[0]) != b"+s":
@@ -462,10 +443,10 @@ def import_batch(c_array, c_schema, signature=None):
                 _layouts_out[signature] = layout
         metadata, fields = layout
     except BaseException:
-        _release_struct(c_array, _RELEASE_ARRAY_FN)
+        release(c_array)
         raise
     finally:
-        _release_struct(c_schema, _RELEASE_SCHEMA_FN)
+        release(c_schema)
 
     owner = _Owner(c_array)
     rows, _, offset, _, nchild, _, children = _words(ctypes.addressof(c_array), _ARRAY_WORDS)[:7]
@@ -488,8 +469,3 @@ def import_batch(c_array, c_schema, signature=None):
             columns[name] = np.asarray(_Memory(owner, address, (rows,) + shape, dtype.str))
     return Batch(metadata, columns)
 
-
-def _release_struct(struct, kind):
-    fn = struct.release
-    if fn:
-        kind(fn)(ctypes.byref(struct))
