@@ -50,14 +50,31 @@ type flatColumn struct {
 	first  int    // index of the first value of row 0 in data
 }
 
-// formats are the value types exportBatch writes itself.
-var formats = map[arrow.Type]string{
-	arrow.FLOAT32: "f", arrow.FLOAT16: "e", arrow.FLOAT64: "g",
-	arrow.INT32: "i", arrow.INT64: "l", arrow.UINT8: "C",
+// valueFormats are the fixed-width value types of flat batches, in both
+// directions: exportBatch writes them, importFlat reads them.
+var valueFormats = []struct {
+	format string
+	typ    arrow.DataType
+}{
+	{"f", arrow.PrimitiveTypes.Float32}, {"e", arrow.FixedWidthTypes.Float16}, {"g", arrow.PrimitiveTypes.Float64},
+	{"C", arrow.PrimitiveTypes.Uint8}, {"i", arrow.PrimitiveTypes.Int32}, {"l", arrow.PrimitiveTypes.Int64},
+}
+
+// formatOf and typeOf index valueFormats.
+var (
+	formatOf = map[arrow.Type]string{}
+	typeOf   = map[string]arrow.DataType{}
+)
+
+func init() {
+	for _, v := range valueFormats {
+		formatOf[v.typ.ID()] = v.format
+		typeOf[v.format] = v.typ
+	}
 }
 
 // flatColumns describes rec's columns, or reports false if one is not a
-// null-free FixedSizeList of a type in formats.
+// null-free FixedSizeList of a type in valueFormats.
 func flatColumns(rec arrow.RecordBatch) ([]flatColumn, bool) {
 	cols := make([]flatColumn, rec.NumCols())
 	for i := range cols {
@@ -66,7 +83,7 @@ func flatColumns(rec arrow.RecordBatch) ([]flatColumn, bool) {
 			return nil, false
 		}
 		vals := l.ListValues().Data()
-		f, ok := formats[vals.DataType().ID()]
+		f, ok := formatOf[vals.DataType().ID()]
 		if !ok || vals.NullN() != 0 || len(vals.Buffers()) != 2 || vals.Buffers()[1] == nil {
 			return nil, false
 		}
@@ -86,12 +103,12 @@ func flatColumns(rec arrow.RecordBatch) ([]flatColumn, bool) {
 }
 
 const (
-	ptrSize     = int(unsafe.Sizeof(uintptr(0)))
-	arraySize   = int(C.sizeof_struct_ArrowArray)
-	schemaSize  = int(C.sizeof_struct_ArrowSchema)
-	headerSize  = int(C.sizeof_capi_block)
-	dataAlign   = 64 // Arrow's recommended buffer alignment
-	flagNullble = 2  // ARROW_FLAG_NULLABLE
+	ptrSize      = int(unsafe.Sizeof(uintptr(0)))
+	arraySize    = int(C.sizeof_struct_ArrowArray)
+	schemaSize   = int(C.sizeof_struct_ArrowSchema)
+	headerSize   = int(C.sizeof_capi_block)
+	dataAlign    = 64 // Arrow's recommended buffer alignment
+	flagNullable = 2  // ARROW_FLAG_NULLABLE
 )
 
 // block is a malloc'd region carved up front to back.
@@ -201,12 +218,12 @@ func exportSchema(s *arrow.Schema, cols []flatColumn, out *C.struct_ArrowSchema)
 			*list = C.struct_ArrowSchema{format: b.str(formats[i]), name: b.str(fields[i].Name), n_children: 1,
 				children: (**C.struct_ArrowSchema)(unsafe.Pointer(&child[0])), release: release, private_data: b.base}
 			if fields[i].Nullable {
-				list.flags = flagNullble
+				list.flags = flagNullable
 			}
 			if metas[i] != nil {
 				list.metadata = b.bytes(metas[i])
 			}
-			*vals = C.struct_ArrowSchema{format: b.str(c.format), name: b.str("item"), flags: flagNullble,
+			*vals = C.struct_ArrowSchema{format: b.str(c.format), name: b.str("item"), flags: flagNullable,
 				release: release, private_data: b.base}
 		}
 	}

@@ -69,14 +69,8 @@ func nullFree(a *C.struct_ArrowArray) bool {
 	return a.n_buffers >= 1 && a.buffers != nil && a.null_count == 0
 }
 
-// valueTypes are the value types importFlat reads.
-var valueTypes = map[string]arrow.DataType{
-	"f": arrow.PrimitiveTypes.Float32, "e": arrow.FixedWidthTypes.Float16, "g": arrow.PrimitiveTypes.Float64,
-	"C": arrow.PrimitiveTypes.Uint8, "i": arrow.PrimitiveTypes.Int32, "l": arrow.PrimitiveTypes.Int64,
-}
-
 // flatColumnIn reads one column: "+w:size" over one child of a type in
-// valueTypes, at least rows long.
+// valueFormats, at least rows long.
 func flatColumnIn(s *C.struct_ArrowSchema, a *C.struct_ArrowArray, rows int) (arrow.Field, arrow.Array, bool) {
 	var f arrow.Field
 	if s == nil || a == nil || s.dictionary != nil || a.dictionary != nil || s.n_children != 1 || a.n_children != 1 ||
@@ -93,7 +87,7 @@ func flatColumnIn(s *C.struct_ArrowSchema, a *C.struct_ArrowArray, rows int) (ar
 		va.n_children != 0 || va.n_buffers != 2 || !nullFree(va) || va.offset < 0 {
 		return f, nil, false
 	}
-	elem, ok := valueTypes[C.GoString(vs.format)]
+	elem, ok := typeOf[C.GoString(vs.format)]
 	if !ok {
 		return f, nil, false
 	}
@@ -119,12 +113,12 @@ func flatColumnIn(s *C.struct_ArrowSchema, a *C.struct_ArrowArray, rows int) (ar
 		data = memory.NewBufferBytes(nil)
 	}
 	typ := arrow.FixedSizeListOf(int32(size), elem)
-	typ.SetElemNullable(vs.flags&flagNullble != 0)
+	typ.SetElemNullable(vs.flags&flagNullable != 0)
 	vals := array.NewData(elem, int(va.length), []*memory.Buffer{nil, data}, nil, 0, int(va.offset))
 	defer vals.Release()
 	list := array.NewData(typ, rows, []*memory.Buffer{nil}, []arrow.ArrayData{vals}, 0, int(a.offset))
 	defer list.Release()
-	f = arrow.Field{Name: C.GoString(s.name), Type: typ, Nullable: s.flags&flagNullble != 0, Metadata: md}
+	f = arrow.Field{Name: C.GoString(s.name), Type: typ, Nullable: s.flags&flagNullable != 0, Metadata: md}
 	return f, array.MakeFromData(list), true
 }
 
