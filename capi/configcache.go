@@ -1,37 +1,24 @@
 package main
 
 import (
-	"sync"
-	"sync/atomic"
-
+	"github.com/staa-dev/staa/internal/memo"
 	"github.com/staa-dev/staa/staa"
 )
 
-// configCache remembers parsed staa_attribute options by their text: callers
+// configs remembers parsed staa_attribute options by their text: callers
 // repeat the same few options documents, and decoding one costs as much as a
-// small attribution. Only valid documents are kept, at most
-// maxCachedConfigs of them (then new ones are parsed every time); a Config
-// is a plain value, so the copies handed out share nothing.
-var configCache struct {
-	m sync.Map // string → staa.Config
-	n atomic.Int32
-}
+// small attribution. Only valid documents are kept; a Config is a plain
+// value, so the copies handed out share nothing.
+var configs = memo.Table[string, staa.Config]{Max: 64}
 
-const maxCachedConfigs = 64
-
-// parseConfig is staa.ParseConfig through configCache.
+// parseConfig is staa.ParseConfig through configs.
 func parseConfig(data []byte) (staa.Config, error) {
-	if c, ok := configCache.m.Load(string(data)); ok {
-		return c.(staa.Config), nil
+	if c, ok := configs.Load(string(data)); ok {
+		return c, nil
 	}
 	c, err := staa.ParseConfig(data)
-	if err != nil {
-		return c, err
+	if err == nil {
+		configs.Store(string(data), c)
 	}
-	if configCache.n.Load() < maxCachedConfigs {
-		if _, loaded := configCache.m.LoadOrStore(string(data), c); !loaded {
-			configCache.n.Add(1)
-		}
-	}
-	return c, nil
+	return c, err
 }

@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/staa-dev/staa/internal/memo"
 )
 
 // Field metadata keys and the extension name of a fixed_shape_tensor column
@@ -122,21 +122,16 @@ func TensorShape(f arrow.Field) ([]int, arrow.DataType, error) {
 	return shape, elem, nil
 }
 
-// shapes caches shapeOf's successes by metadata text: every call of the
+// shapes remembers shapeOf's successes by metadata text: every call of the
 // C ABI reads the same few shapes, and decoding the JSON cost a tenth of a
-// small call. Bounded at maxCachedShapes entries.
-var shapes struct {
-	m sync.Map // string → []int
-	n atomic.Int32
-}
-
-const maxCachedShapes = 256
+// small call.
+var shapes = memo.Table[string, []int]{Max: 256}
 
 // shapeOf parses and checks a fixed_shape_tensor's extension metadata,
 // returning the shape (the caller's own copy) and its element count.
 func shapeOf(raw string) ([]int, int64, error) {
-	if v, ok := shapes.m.Load(raw); ok {
-		shape := slices.Clone(v.([]int))
+	if v, ok := shapes.Load(raw); ok {
+		shape := slices.Clone(v)
 		n := int64(1)
 		for _, d := range shape {
 			n *= int64(d)
@@ -144,10 +139,8 @@ func shapeOf(raw string) ([]int, int64, error) {
 		return shape, n, nil
 	}
 	shape, n, err := parseShape(raw)
-	if err == nil && shapes.n.Load() < maxCachedShapes {
-		if _, loaded := shapes.m.LoadOrStore(raw, slices.Clone(shape)); !loaded {
-			shapes.n.Add(1)
-		}
+	if err == nil {
+		shapes.Store(raw, slices.Clone(shape))
 	}
 	return shape, n, err
 }
