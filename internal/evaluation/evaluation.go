@@ -207,21 +207,30 @@ type Report struct {
 	Batch        int
 }
 
-// Run explains every sample with every method and scores every explanation.
-func Run(m metrics.Model, samples []Sample, c Config) (*Report, error) {
+// checkInputs is what Run and Tune both need: a model, samples, and a
+// geometry with a patch grid.
+func checkInputs(m metrics.Model, samples []Sample, g staa.Geometry) error {
 	if m == nil {
-		return nil, errors.New("evaluation: no model")
+		return errors.New("evaluation: no model")
 	}
 	if len(samples) == 0 {
-		return nil, errors.New("evaluation: no samples")
+		return errors.New("evaluation: no samples")
+	}
+	if g.Height <= 0 || g.Width <= 0 {
+		return fmt.Errorf("evaluation: geometry has an empty patch grid %d×%d", g.Height, g.Width)
+	}
+	return nil
+}
+
+// Run explains every sample with every method and scores every explanation.
+func Run(m metrics.Model, samples []Sample, c Config) (*Report, error) {
+	g := c.Geometry
+	if err := checkInputs(m, samples, g); err != nil {
+		return nil, err
 	}
 	methods := c.Methods
 	if methods == nil {
 		methods = AllMethods
-	}
-	g := c.Geometry
-	if g.Height <= 0 || g.Width <= 0 {
-		return nil, fmt.Errorf("evaluation: geometry has an empty patch grid %d×%d", g.Height, g.Width)
 	}
 	rep := &Report{Clips: len(samples), Geometry: g, SHAPSegments: c.SHAPSegments, LIMESamples: c.LIMESamples, Batch: c.Batch}
 	if rep.Batch == 0 {

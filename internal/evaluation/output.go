@@ -154,20 +154,26 @@ func TableHeader() []string {
 	return append(h, "time per clip (s)")
 }
 
+// writeHeading writes a Markdown document's heading (when title is not
+// empty) and its preamble lines, followed by a blank line.
+func writeHeading(b *strings.Builder, title string, preamble []string) {
+	if title != "" {
+		fmt.Fprintf(b, "# %s\n\n", title)
+	}
+	for _, p := range preamble {
+		fmt.Fprintf(b, "%s\n", p)
+	}
+	if len(preamble) > 0 {
+		b.WriteString("\n")
+	}
+}
+
 // WriteMarkdown writes the table (one row per method: mean ± std of every
 // metric, SNR's median and count of +Inf, the time per clip) with a
 // legend. title, when not empty, is the heading.
 func (r *Report) WriteMarkdown(w io.Writer, title string, preamble []string) error {
 	var b strings.Builder
-	if title != "" {
-		fmt.Fprintf(&b, "# %s\n\n", title)
-	}
-	for _, p := range preamble {
-		fmt.Fprintf(&b, "%s\n", p)
-	}
-	if len(preamble) > 0 {
-		b.WriteString("\n")
-	}
+	writeHeading(&b, title, preamble)
 	h := TableHeader()
 	b.WriteString("| " + strings.Join(h, " | ") + " |\n")
 	b.WriteString("|" + strings.Repeat(" --- |", len(h)) + "\n")

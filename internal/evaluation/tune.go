@@ -2,7 +2,6 @@ package evaluation
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -142,11 +141,9 @@ func (r *TuneReport) Ranked() []int {
 // other candidates by energy; the other settings that pass the guard by
 // pointing game, then energy; those that fail it last.
 func Tune(m metrics.Model, samples []Sample, c TuneConfig) (*TuneReport, error) {
-	if m == nil {
-		return nil, errors.New("evaluation: no model")
-	}
-	if len(samples) == 0 {
-		return nil, errors.New("evaluation: no samples")
+	g := c.Geometry
+	if err := checkInputs(m, samples, g); err != nil {
+		return nil, err
 	}
 	grid := c.Grid
 	if grid.Blur == nil && grid.Gamma == nil && grid.Thresholds == nil && grid.Normalize == nil {
@@ -158,10 +155,6 @@ func Tune(m metrics.Model, samples []Sample, c TuneConfig) (*TuneReport, error) 
 	methods := c.Methods
 	if methods == nil {
 		methods = []staa.Method{staa.Last, staa.Rollout}
-	}
-	g := c.Geometry
-	if g.Height <= 0 || g.Width <= 0 {
-		return nil, fmt.Errorf("evaluation: geometry has an empty patch grid %d×%d", g.Height, g.Width)
 	}
 	guard, slack := c.Guard, c.Slack
 	if guard == 0 {

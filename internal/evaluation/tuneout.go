@@ -41,15 +41,7 @@ func (r *TuneReport) Criterion() []string {
 // is marked as such ("current preset").
 func (r *TuneReport) WriteMarkdown(w io.Writer, title string, preamble []string, current staa.Post) error {
 	var b strings.Builder
-	if title != "" {
-		fmt.Fprintf(&b, "# %s\n\n", title)
-	}
-	for _, p := range preamble {
-		fmt.Fprintf(&b, "%s\n", p)
-	}
-	if len(preamble) > 0 {
-		b.WriteString("\n")
-	}
+	writeHeading(&b, title, preamble)
 	ch := r.Rows[r.Choice]
 	fmt.Fprintf(&b, "**Choice: %s** (`%s`).\n\n", PostString(ch.Post), PostJSON(ch.Post))
 	if !ch.Guard {
