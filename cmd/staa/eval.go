@@ -293,13 +293,9 @@ func synthCommand(so synth.Options, seed uint64, n int, out string) string {
 // generates the split of seed and n at its frame count and size; each
 // sample explains itself with one forward pass. The caller closes sess.
 func loadEval(modelPath string, threads int, seed uint64, n int) (*loaded, error) {
-	if modelPath == "" {
-		p, searched := findShippedModel()
-		if p == "" {
-			return nil, fmt.Errorf("no --model given, and the shipped model %s is not there (looked for %s): build it with `make model`, or pass --model path/to/model.onnx",
-				ShippedModel, strings.Join(searched, ", "))
-		}
-		modelPath = p
+	modelPath, err := modelOrShipped(modelPath)
+	if err != nil {
+		return nil, err
 	}
 	sess, err := runtime.Open(modelPath, runtime.Options{IntraOpThreads: threads, InterOpThreads: 1})
 	if err != nil {

@@ -143,14 +143,9 @@ func explain(c *explainConfig, e *env) (*Report, error) {
 		tools = &t
 	}
 
-	modelPath := c.model
-	if modelPath == "" {
-		p, searched := findShippedModel()
-		if p == "" {
-			return nil, fmt.Errorf("no --model given, and the shipped model %s is not there (looked for %s): build it with `make model` (scripts/model/train_timesformer.py, then export_onnx.py), or pass --model path/to/model.onnx",
-				ShippedModel, strings.Join(searched, ", "))
-		}
-		modelPath = p
+	modelPath, err := modelOrShipped(c.model)
+	if err != nil {
+		return nil, err
 	}
 	sess, err := runtime.Open(modelPath, runtime.Options{
 		IntraOpThreads: c.threads, InterOpThreads: 1,

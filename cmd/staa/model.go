@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strings"
 
 	"github.com/staa-dev/staa/runtime"
 )
@@ -11,6 +13,20 @@ import (
 // ShippedModel is the trained model that ships with staa, relative to the
 // module root.
 const ShippedModel = "models/timesformer-synth.onnx"
+
+// modelOrShipped returns path, or the shipped model's when path is empty,
+// with an error that says how to get one when it is not there.
+func modelOrShipped(path string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	p, searched := findShippedModel()
+	if p == "" {
+		return "", fmt.Errorf("no --model given, and the shipped model %s is not there (looked for %s): build it with `make model` (scripts/model/train_timesformer.py, then export_onnx.py), or pass --model path/to/model.onnx",
+			ShippedModel, strings.Join(searched, ", "))
+	}
+	return p, nil
+}
 
 // findShippedModel returns the shipped model's path and the places
 // searched: models/timesformer-synth.onnx under the staa module root found
