@@ -122,3 +122,43 @@ func BenchmarkRolloutBaseF16(b *testing.B) {
 	c.Temporal = Tensor{Shape: c.Temporal.Shape, F16: half(c.Temporal.F32)}
 	benchClip(b, g, c, int64(2*(c.Spatial.Len()+c.Temporal.Len())), Rollout, 0)
 }
+
+// smallClip is attention the size of the shipped model's
+// (models/timesformer-synth.onnx): L 3, T 8, H 4, 4×4 patches with CLS,
+// spatial and temporal, 160 KB of float32: small enough that the engine's
+// fixed and per-row costs, not memory, set its time.
+func smallClip() (Geometry, Clip, int64) {
+	g := Geometry{Layout: Divided, Frames: 8, Height: 4, Width: 4, CLS: true}
+	L, T, H, N := 3, 8, 4, 16
+	rng := rand.New(rand.NewPCG(2, 2))
+	c := Clip{
+		Spatial:  Tensor{Shape: []int{L, T, H, N + 1, N + 1}, F32: randAttention(rng, L*T*H, N+1)},
+		Temporal: Tensor{Shape: []int{L, N, H, T, T}, F32: randAttention(rng, L*N*H, T)},
+	}
+	return g, c, int64(4 * (c.Spatial.Len() + c.Temporal.Len()))
+}
+
+// BenchmarkRolloutSmall is the shipped model's attribution as a Session
+// runs it: rollout, the default (optimized) post-processing, one worker.
+func BenchmarkRolloutSmall(b *testing.B) {
+	g, c, bytes := smallClip()
+	o := DefaultOptions()
+	o.Workers = 1
+	b.SetBytes(bytes)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := Attribute(g, c, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadSmall is one read of smallClip's bytes (f32.Sum).
+func BenchmarkReadSmall(b *testing.B) {
+	_, c, bytes := smallClip()
+	b.SetBytes(bytes)
+	b.ResetTimer()
+	for b.Loop() {
+		benchSink = f32.Sum(c.Spatial.F32) + f32.Sum(c.Temporal.F32)
+	}
+}

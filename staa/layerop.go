@@ -43,11 +43,26 @@ const (
 // scratch holds per-goroutine buffers for layerOp, grown on use.
 type scratch struct {
 	block []float32 // fused rows
+	sums  []float32 // their sums
+	coef  []float32 // v_i·β_i, each fused row's weight
+	diag  []float32 // v_i·γ_i, added at out[i]
 	conv  []float32 // float16 widening of A's head rows
 	convG []float32 // the same for G
 }
 
 func newScratch() *scratch { return new(scratch) }
+
+// grow makes room for blocks of rows rows of n.
+func (sc *scratch) grow(rows, n int) {
+	if len(sc.block) < rows*n {
+		sc.block = make([]float32, rows*n)
+	}
+	if len(sc.coef) < rows {
+		sc.sums = make([]float32, rows)
+		sc.coef = make([]float32, rows)
+		sc.diag = make([]float32, rows)
+	}
+}
 
 // apply adds v·M for the matrices starting at element off into out, for the
 // rows [r0, r1) of M only (callers split rows across goroutines). It reports
@@ -57,42 +72,69 @@ func newScratch() *scratch { return new(scratch) }
 // Rows are fused a block at a time (fuseBlock values, whole small matrices):
 // each head's rows of the block are read front to back, which the memory
 // system serves faster than a row's worth from each of H places, with fewer
-// calls. A block holding a zero weight is done row by row instead, so that
-// rows of weight 0 are not read, and one holding a value that is not finite
-// is done again row by row, which finds the row. Either way the fused rows
-// and their sums are the same values, and so is the result. Sums and the axpy
-// run in f32's kernels, whose order of additions is fixed (it depends on
-// neither the CPU nor the worker count).
+// calls. Their sums come from one f32.SumEach and out += Σ_i v_i·β_i·Ā_i from
+// one f32.AxpyRows: with rows of 17 or 8 values (small models), calls per
+// row, not memory, had set the time. A block holding a zero weight is done
+// row by row instead, so that rows of weight 0 are not read, and one holding
+// a value that is not finite is done again row by row, which finds the row.
+// Either way out sees the same operations in the same order — the rows'
+// products in turn, then the block's diagonal terms v_i·γ_i — so the result
+// does not depend on the path. The kernels' order of additions is fixed (it
+// depends on neither the CPU nor the worker count).
 func (op *layerOp) apply(off int, v, out []float32, r0, r1 int, sc *scratch) (finite bool) {
 	n := op.n
 	out = out[:n]
 	rows := max(1, min(fuseBlock/n, n))
-	if len(sc.block) < rows*n {
-		sc.block = make([]float32, rows*n)
-	}
+	sc.grow(rows, n)
+	scale := op.scale()
 	finite = true
-	for i := r0; i < r1; {
+	for i := r0; i < r1; i += rows {
 		m := min(rows, r1-i)
-		if m > 1 && !hasZero(v[i:i+m]) {
+		vb, coef, diag := v[i:i+m], sc.coef[:m], sc.diag[:m]
+		done := false
+		if m > 1 && blockPath && !hasZero(vb) {
 			fb := sc.block[:m*n]
 			if s := op.fuse(fb, off+i*n, sc); s-s == 0 {
-				for k := i; k < i+m; k++ {
-					f := fb[(k-i)*n : (k-i+1)*n]
-					finite = op.addRow(k, v[k], f, f32.Sum(f), out) && finite
+				sums := sc.sums[:m]
+				f32.SumEach(sums, fb, n)
+				done = true
+				for k, vk := range vb {
+					var ok bool
+					if coef[k], diag[k], ok = op.weigh(vk, sums[k], scale); !ok {
+						done = false // an overflowing sum: find the row below
+						break
+					}
 				}
-				i += m
-				continue
+				if done {
+					f32.AxpyRows(out, coef, fb)
+				}
 			}
 		}
-		f := sc.block[:n]
-		for end := i + m; i < end; i++ {
-			if v[i] != 0 {
-				finite = op.addRow(i, v[i], f, op.fuse(f, off+i*n, sc), out) && finite
+		if !done {
+			f := sc.block[:n]
+			for k, vk := range vb {
+				coef[k], diag[k] = 0, 0
+				if vk == 0 {
+					continue
+				}
+				var ok bool
+				if coef[k], diag[k], ok = op.weigh(vk, op.fuse(f, off+(i+k)*n, sc), scale); !ok {
+					finite = false
+					continue
+				}
+				f32.Axpy(coef[k], f, out)
 			}
+		}
+		for k, d := range diag {
+			out[i+k] += d
 		}
 	}
 	return finite
 }
+
+// blockPath enables the block path of apply; tests clear it to check that
+// the row path gives the same result.
+var blockPath = true
 
 // fuseBlock is the number of fused values apply computes at once (16 KiB:
 // the block stays in L1).
@@ -127,34 +169,37 @@ func (op *layerOp) fuse(f []float32, base int, sc *scratch) float32 {
 	}
 }
 
-// addRow adds v_i·(β_i·Ā_i + γ_i·e_i) into out, given the fused row f (H·Ā_i
-// for mean and grad, Ā_i for max and min) and its sum s. It reports false,
-// adding nothing, if s is not finite.
-func (op *layerOp) addRow(i int, vi float32, f []float32, s float32, out []float32) bool {
-	scale := float32(1)
+// scale is the factor that turns a fused row into Ā_i: 1/H for the sums of
+// mean and grad, 1 for max and min.
+func (op *layerOp) scale() float32 {
 	if op.mode == opGrad || op.fusion == FuseMean {
-		scale = 1 / float32(op.heads)
+		return 1 / float32(op.heads)
 	}
+	return 1
+}
+
+// weigh returns the weights of a row of weight v_i whose fused values f
+// (H·Ā_i for mean and grad, Ā_i for max and min; scale turns one into the
+// other) sum to s: coef = v_i·β_i, the factor of f, and diag = v_i·γ_i. ok
+// is false if s is not finite. A zero row of the rollout (r_i = 0) stays
+// zero: both weights 0.
+func (op *layerOp) weigh(vi, s, scale float32) (coef, diag float32, ok bool) {
 	s *= scale
 	if s-s != 0 {
-		return false
+		return 0, 0, false
 	}
-	var beta, gamma float32
 	switch op.mode {
 	case opPlain:
-		beta, gamma = scale, 0
+		return vi * scale, 0, true
 	case opGrad:
-		beta, gamma = scale, 1
-	case opRollout:
-		r := (1-op.alpha)*s + op.alpha
-		if r == 0 {
-			return true // a zero row stays zero
-		}
-		beta, gamma = (1-op.alpha)*scale/r, op.alpha/r
+		return vi * scale, vi, true
 	}
-	f32.Axpy(vi*beta, f, out)
-	out[i] += vi * gamma
-	return true
+	r := (1-op.alpha)*s + op.alpha
+	if r == 0 {
+		return 0, 0, true
+	}
+	w := vi / r // one division a row
+	return w * ((1 - op.alpha) * scale), w * op.alpha, true
 }
 
 // headRows returns the H rows of side n that start at element base of t, one

@@ -46,6 +46,25 @@ func SumStreams(x []float32, k int) float32 {
 	return s + Sum(x[k*m:])
 }
 
+// SumEach sets sums[k] = Sum(x[k·n : (k+1)·n]) for k < len(sums): the sums
+// of a block of short rows in one call, each in Sum's order. It panics
+// unless n ≥ 1 and x holds len(sums)·n values.
+func SumEach(sums, x []float32, n int) {
+	if n < 1 || len(sums)*n > len(x) {
+		panic(fmt.Sprintf("f32: SumEach of %d rows of %d over %d values", len(sums), n, len(x)))
+	}
+	if len(sums) == 0 {
+		return
+	}
+	if useAsm {
+		sumEachAVX2(&sums[0], &x[0], n, len(sums))
+		return
+	}
+	for k := range sums {
+		sums[k] = sumGo(x[k*n : (k+1)*n])
+	}
+}
+
 // The row kernels below fuse rows of src, rows ≥ 1 of them stride elements
 // apart, into dst: row k is src[k·stride : k·stride+len(dst)]. They read
 // each source value once, 8 lanes at a time across all the rows, write each
@@ -130,6 +149,27 @@ func Axpy(a float32, x, y []float32) {
 		return
 	}
 	axpyGo(a, x, y)
+}
+
+// AxpyRows is Axpy(a[k], x[k·n : (k+1)·n], y) for k = 0, 1, …, len(a)−1 in
+// turn, n = len(y): y += aᵀ·X for a block of short rows X in one call, with
+// the results of the row-by-row calls. It panics unless x holds len(a)·n
+// values.
+func AxpyRows(y, a, x []float32) {
+	n := len(y)
+	if len(a)*n > len(x) {
+		panic(fmt.Sprintf("f32: AxpyRows of %d rows of %d over %d values", len(a), n, len(x)))
+	}
+	if n == 0 || len(a) == 0 {
+		return
+	}
+	if useAsm {
+		axpyRowsAVX2(&y[0], &a[0], &x[0], n, len(a))
+		return
+	}
+	for k, ak := range a {
+		axpyGo(ak, x[k*n:(k+1)*n], y)
+	}
 }
 
 // FromHalfRows widens rows of IEEE 754 binary16 values (given by their bits)

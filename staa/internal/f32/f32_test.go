@@ -281,6 +281,59 @@ func TestAxpy(t *testing.T) {
 	})
 }
 
+// TestSumEach: each row's sum is Sum's, bit for bit, on both paths.
+func TestSumEach(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, n := range lengths[1:] {
+			for _, rows := range []int{0, 1, 2, 5, 17} {
+				x := randSlice(rng, rows*n+3) // 3 values past the block
+				sums := make([]float32, rows+1)
+				sums[rows] = 42 // a sentinel
+				SumEach(sums[:rows], x, n)
+				for k := range rows {
+					want := sumGo(x[k*n : (k+1)*n])
+					if !same(sums[k], want) {
+						t.Fatalf("n %d rows %d: sums[%d] %v, want %v", n, rows, k, sums[k], want)
+					}
+					if s, _ := sum64(x[k*n : (k+1)*n]); math.Abs(float64(sums[k])-s) > 1e-4*(1+math.Abs(s)) {
+						t.Fatalf("n %d rows %d: sums[%d] %v, float64 sum %v", n, rows, k, sums[k], s)
+					}
+				}
+				if sums[rows] != 42 {
+					t.Fatalf("n %d rows %d: wrote past the sums", n, rows)
+				}
+			}
+		}
+	})
+}
+
+// TestAxpyRows: the same y as one Axpy per row in order, bit for bit.
+func TestAxpyRows(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(9, 10))
+		for _, n := range lengths {
+			for _, rows := range []int{0, 1, 2, 5, 17} {
+				a := randSlice(rng, rows)
+				x := randSlice(rng, rows*n+2)
+				y := randSlice(rng, n+2) // 2 sentinels past y[:n]
+				want := append([]float32(nil), y...)
+				for k := range rows {
+					for j := range n {
+						want[j] += float32(a[k] * x[k*n+j])
+					}
+				}
+				AxpyRows(y[:n], a, x)
+				for j := range y {
+					if y[j] != want[j] {
+						t.Fatalf("n %d rows %d: y[%d] %v, want %v", n, rows, j, y[j], want[j])
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestAxpyProduct pins the rounding: the product is rounded before the add
 // (a fused multiply-add would give 2⁻⁴⁸ here, not 0).
 func TestAxpyProduct(t *testing.T) {
@@ -313,6 +366,9 @@ func TestPanics(t *testing.T) {
 		"neg stride": func() { SumRows(make([]float32, 4), make([]float32, 8), 2, -1) },
 		"short y":    func() { Axpy(1, make([]float32, 4), make([]float32, 3)) },
 		"no streams": func() { SumStreams(make([]float32, 64), 0) },
+		"short each": func() { SumEach(make([]float32, 3), make([]float32, 8), 3) },
+		"each n 0":   func() { SumEach(make([]float32, 3), make([]float32, 8), 0) },
+		"short rows": func() { AxpyRows(make([]float32, 3), make([]float32, 3), make([]float32, 8)) },
 	} {
 		func() {
 			defer func() {

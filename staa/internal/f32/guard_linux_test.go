@@ -38,6 +38,19 @@ func TestGuardPage(t *testing.T) {
 				t.Fatalf("SumRows of 3×%d ones = %v", n, s)
 			}
 			Axpy(2, all[:n], x)
+			block := all[len(all)-3*n:] // 3 rows ending at the guard page
+			for i := range block {
+				block[i] = 1
+			}
+			sums := make([]float32, 3)
+			SumEach(sums, block, n)
+			if sums[0] != float32(n) || sums[1] != float32(n) || sums[2] != float32(n) {
+				t.Fatalf("SumEach of 3 rows of %d ones: %v", n, sums)
+			}
+			AxpyRows(block[2*n:], []float32{1, 1}, block)
+			if s := Sum(block[2*n:]); s != float32(3*n) {
+				t.Fatalf("AxpyRows of 2 rows of %d ones into ones: sum %v", n, s)
+			}
 			for _, rows := range []int{1, 2} {
 				h := unsafe.Slice((*uint16)(unsafe.Pointer(&mem[page-2*rows*n])), rows*n)
 				for i := range h {

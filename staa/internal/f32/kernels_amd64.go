@@ -19,6 +19,9 @@ var (
 func sumAVX2(x *float32, n int) float32
 
 //go:noescape
+func sumEachAVX2(sums, x *float32, n, rows int)
+
+//go:noescape
 func sumRowsAVX2(dst, src *float32, n, rows, stride int) float32
 
 //go:noescape
@@ -32,6 +35,9 @@ func sumPosProdRowsAVX2(dst, a, b *float32, n, rows, stride int) float32
 
 //go:noescape
 func axpyAVX2(a float32, x, y *float32, n int)
+
+//go:noescape
+func axpyRowsAVX2(y, a, x *float32, n, rows int)
 
 //go:noescape
 func sumStreamsAVX2(x *float32, seg, k int) float32

@@ -47,7 +47,53 @@ GLOBL maskTable<>(SB), RODATA|NOPTR, $64
 	VMOVSHDUP    X0, X1;        \
 	VADDSS       X1, X0, X0
 
+// SUM adds the CX ≥ 1 floats at SI into Y8–Y11 in Sum's order, advancing SI
+// and CX (the masked tail leaves them); its labels are local to the
+// one function that uses it.
+#define SUM \
+	CMPQ CX, $64;              \
+	JL   s_32;                \
+s_64:                         \
+	VADDPS (SI), Y8, Y8;       \
+	VADDPS 32(SI), Y9, Y9;     \
+	VADDPS 64(SI), Y10, Y10;   \
+	VADDPS 96(SI), Y11, Y11;   \
+	VADDPS 128(SI), Y8, Y8;    \
+	VADDPS 160(SI), Y9, Y9;    \
+	VADDPS 192(SI), Y10, Y10;  \
+	VADDPS 224(SI), Y11, Y11;  \
+	ADDQ   $256, SI;           \
+	SUBQ   $64, CX;            \
+	CMPQ   CX, $64;            \
+	JGE    s_64;              \
+s_32:                         \
+	CMPQ   CX, $32;            \
+	JL     s_8;               \
+	VADDPS (SI), Y8, Y8;       \
+	VADDPS 32(SI), Y9, Y9;     \
+	VADDPS 64(SI), Y10, Y10;   \
+	VADDPS 96(SI), Y11, Y11;   \
+	ADDQ   $128, SI;           \
+	SUBQ   $32, CX;            \
+s_8:                          \
+	CMPQ   CX, $8;             \
+	JL     s_Tail;            \
+	VADDPS (SI), Y8, Y8;       \
+	ADDQ   $32, SI;            \
+	SUBQ   $8, CX;             \
+	JMP    s_8;               \
+s_Tail:                       \
+	TESTQ      CX, CX;         \
+	JZ         s_Done;        \
+	MASK;                      \
+	VMASKMOVPS (SI), Y7, Y0;   \
+	VADDPS     Y0, Y8, Y8;     \
+s_Done:
+
 // func sumAVX2(x *float32, n int) float32
+//
+// Two 32-element blocks per iteration of the main loop: the same order as
+// one at a time.
 TEXT ·sumAVX2(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), SI
 	MOVQ   n+8(FP), CX
@@ -55,54 +101,37 @@ TEXT ·sumAVX2(SB), NOSPLIT, $0-20
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-
-	// Two 32-element blocks per iteration (the same order as one at a time).
-	CMPQ CX, $64
-	JL   sum32
-
-sum64:
-	VADDPS (SI), Y8, Y8
-	VADDPS 32(SI), Y9, Y9
-	VADDPS 64(SI), Y10, Y10
-	VADDPS 96(SI), Y11, Y11
-	VADDPS 128(SI), Y8, Y8
-	VADDPS 160(SI), Y9, Y9
-	VADDPS 192(SI), Y10, Y10
-	VADDPS 224(SI), Y11, Y11
-	ADDQ   $256, SI
-	SUBQ   $64, CX
-	CMPQ   CX, $64
-	JGE    sum64
-
-sum32:
-	CMPQ   CX, $32
-	JL     sum8
-	VADDPS (SI), Y8, Y8
-	VADDPS 32(SI), Y9, Y9
-	VADDPS 64(SI), Y10, Y10
-	VADDPS 96(SI), Y11, Y11
-	ADDQ   $128, SI
-	SUBQ   $32, CX
-
-sum8:
-	CMPQ   CX, $8
-	JL     sumTail
-	VADDPS (SI), Y8, Y8
-	ADDQ   $32, SI
-	SUBQ   $8, CX
-	JMP    sum8
-
-sumTail:
-	TESTQ      CX, CX
-	JZ         sumDone
-	MASK
-	VMASKMOVPS (SI), Y7, Y0
-	VADDPS     Y0, Y8, Y8
-
-sumDone:
+	SUM
 	REDUCE
 	VZEROUPPER
 	MOVSS X0, ret+16(FP)
+	RET
+
+// func sumEachAVX2(sums, x *float32, n, rows int)
+//
+// sumAVX2 of each of rows consecutive rows of n ≥ 1 floats: one call for a
+// block of short rows.
+TEXT ·sumEachAVX2(SB), NOSPLIT, $0-32
+	MOVQ sums+0(FP), DI
+	MOVQ x+8(FP), R10
+	MOVQ n+16(FP), R8
+	MOVQ rows+24(FP), R9
+
+eachRow:
+	MOVQ   R10, SI
+	MOVQ   R8, CX
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	SUM
+	REDUCE
+	MOVSS  X0, (DI)
+	ADDQ   $4, DI
+	LEAQ   (R10)(R8*4), R10
+	DECQ   R9
+	JNZ    eachRow
+	VZEROUPPER
 	RET
 
 // ROWS is the body of the row kernels. Registers on entry: DI dst, SI row 0
@@ -294,57 +323,81 @@ TEXT ·sumPosProdRowsAVX2(SB), NOSPLIT, $0-52
 #undef FIRSTM
 #undef NEXTM
 
+// AXPY sets y += Y15·x for the CX ≥ 1 floats at SI (x) and DI (y), each
+// product rounded before the add; its labels are local to the
+// one function that uses it.
+#define AXPY \
+a_32:                        \
+	CMPQ    CX, $32;          \
+	JL      a_8;             \
+	VMULPS  (SI), Y15, Y0;    \
+	VMULPS  32(SI), Y15, Y1;  \
+	VMULPS  64(SI), Y15, Y2;  \
+	VMULPS  96(SI), Y15, Y3;  \
+	VADDPS  (DI), Y0, Y0;     \
+	VADDPS  32(DI), Y1, Y1;   \
+	VADDPS  64(DI), Y2, Y2;   \
+	VADDPS  96(DI), Y3, Y3;   \
+	VMOVUPS Y0, (DI);         \
+	VMOVUPS Y1, 32(DI);       \
+	VMOVUPS Y2, 64(DI);       \
+	VMOVUPS Y3, 96(DI);       \
+	ADDQ    $128, SI;         \
+	ADDQ    $128, DI;         \
+	SUBQ    $32, CX;          \
+	JMP     a_32;            \
+a_8:                         \
+	CMPQ    CX, $8;           \
+	JL      a_Tail;          \
+	VMULPS  (SI), Y15, Y0;    \
+	VADDPS  (DI), Y0, Y0;     \
+	VMOVUPS Y0, (DI);         \
+	ADDQ    $32, SI;          \
+	ADDQ    $32, DI;          \
+	SUBQ    $8, CX;           \
+	JMP     a_8;             \
+a_Tail:                      \
+	TESTQ  CX, CX;            \
+	JZ     a_Done;           \
+	VMOVSS (SI), X0;          \
+	VMULSS X15, X0, X0;       \
+	VADDSS (DI), X0, X0;      \
+	VMOVSS X0, (DI);          \
+	ADDQ   $4, SI;            \
+	ADDQ   $4, DI;            \
+	DECQ   CX;                \
+	JMP    a_Tail;           \
+a_Done:
+
 // func axpyAVX2(a float32, x, y *float32, n int)
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
 	VBROADCASTSS a+0(FP), Y15
 	MOVQ         x+8(FP), SI
 	MOVQ         y+16(FP), DI
 	MOVQ         n+24(FP), CX
+	AXPY
+	VZEROUPPER
+	RET
 
-axpy32:
-	CMPQ    CX, $32
-	JL      axpy8
-	VMULPS  (SI), Y15, Y0
-	VMULPS  32(SI), Y15, Y1
-	VMULPS  64(SI), Y15, Y2
-	VMULPS  96(SI), Y15, Y3
-	VADDPS  (DI), Y0, Y0
-	VADDPS  32(DI), Y1, Y1
-	VADDPS  64(DI), Y2, Y2
-	VADDPS  96(DI), Y3, Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DI
-	SUBQ    $32, CX
-	JMP     axpy32
+// func axpyRowsAVX2(y, a, x *float32, n, rows int)
+//
+// axpyAVX2(a[k], row k of x, y, n) for k = 0 … rows−1 in turn, the rows of
+// n ≥ 1 floats consecutive in x: one call for a block of short rows.
+TEXT ·axpyRowsAVX2(SB), NOSPLIT, $0-40
+	MOVQ y+0(FP), R11
+	MOVQ a+8(FP), BX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), R8
+	MOVQ rows+32(FP), R9
 
-axpy8:
-	CMPQ    CX, $8
-	JL      axpyTail
-	VMULPS  (SI), Y15, Y0
-	VADDPS  (DI), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DI
-	SUBQ    $8, CX
-	JMP     axpy8
-
-axpyTail:
-	TESTQ  CX, CX
-	JZ     axpyDone
-	VMOVSS (SI), X0
-	VMULSS X15, X0, X0
-	VADDSS (DI), X0, X0
-	VMOVSS X0, (DI)
-	ADDQ   $4, SI
-	ADDQ   $4, DI
-	DECQ   CX
-	JMP    axpyTail
-
-axpyDone:
+axpyRow:
+	VBROADCASTSS (BX), Y15
+	MOVQ         R11, DI
+	MOVQ         R8, CX
+	AXPY
+	ADDQ         $4, BX
+	DECQ         R9
+	JNZ          axpyRow
 	VZEROUPPER
 	RET
 
