@@ -205,17 +205,22 @@ func (p plan) mode() opMode {
 
 // run propagates the vector and post-processes the volume.
 func (p plan) run(workers int) (Attribution, error) {
+	ws := workspaces.Get().(*workspace)
 	var v []float32
 	var err error
 	if p.g.Layout == Joint {
-		v, err = p.propagateJoint(workers)
+		v, err = p.propagateJoint(workers, ws)
 	} else {
-		v, err = p.propagateDivided(workers)
+		v, err = p.propagateDivided(workers, ws)
 	}
+	var vol Volume
+	if err == nil {
+		vol = p.volume(v)
+	}
+	workspaces.Put(ws)
 	if err != nil {
 		return Attribution{}, err
 	}
-	vol := p.volume(v)
 	spatial, temporal, err := Postprocess(vol, p.o.Post)
 	if err != nil {
 		return Attribution{}, err
@@ -242,15 +247,16 @@ func (p plan) volume(v []float32) Volume {
 	return vol
 }
 
-// startVector returns e_CLS, or the uniform vector over n tokens without CLS.
-func startVector(n int, cls bool) []float32 {
-	v := make([]float32, n)
+// startVector sets v to e_CLS, or to the uniform vector over its tokens
+// without CLS, and returns it.
+func startVector(v []float32, cls bool) []float32 {
 	if cls {
+		clear(v)
 		v[0] = 1
 		return v
 	}
 	for i := range v {
-		v[i] = 1 / float32(n)
+		v[i] = 1 / float32(len(v))
 	}
 	return v
 }

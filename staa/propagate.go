@@ -12,20 +12,19 @@ const rowBlock = 64
 const patchGroup = 14
 
 // propagateJoint runs v ← v·M_l for l = L−1 … 0 over [H, S, S] matrices.
-func (p plan) propagateJoint(workers int) ([]float32, error) {
+// The result is a vector of ws, valid until ws is reused.
+func (p plan) propagateJoint(workers int, ws *workspace) ([]float32, error) {
 	S := p.g.Tokens()
 	op := layerOp{a: p.c.Joint, g: p.c.JointGrad, heads: p.heads, n: S, mode: p.mode(), fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
 	blocks := (S + rowBlock - 1) / rowBlock
 	if workers > blocks {
 		workers = blocks
 	}
-	scratches := make([]*scratch, max(workers, 1))
-	for i := range scratches {
-		scratches[i] = newScratch()
-	}
-	partial := make([]float32, blocks*S)
-	ok := make([]bool, blocks)
-	v := startVector(S, p.g.CLS)
+	scratches := ws.scratchFor(workers)
+	partial := ws.vec(0, blocks*S)
+	ok := ws.flag(0, blocks)
+	v := startVector(ws.vec(1, S), p.g.CLS)
+	next := ws.vec(2, S)
 	last := 0
 	if op.mode == opPlain {
 		last = p.layers - 1 // Last reads the last layer only
@@ -40,11 +39,11 @@ func (p plan) propagateJoint(workers int) ([]float32, error) {
 		if err := nonFinite(ok, "joint", l, "row block"); err != nil {
 			return nil, err
 		}
-		out := make([]float32, S)
+		clear(next)
 		for b := 0; b < blocks; b++ {
-			addTo(out, partial[b*S:(b+1)*S])
+			addTo(next, partial[b*S:(b+1)*S])
 		}
-		v = out
+		v, next = next, v
 		if err := checkFinite(v, "joint", l); err != nil {
 			return nil, err
 		}
@@ -56,31 +55,30 @@ func (p plan) propagateJoint(workers int) ([]float32, error) {
 // first, the spatial blocks (per frame) and then the temporal blocks (per
 // patch). The state is [CLS?, T·N patches]. The output CLS of a layer is the
 // mean of its T per-frame copies, so each copy receives v_CLS/T, and the input
-// CLS collects the sum over frames.
-func (p plan) propagateDivided(workers int) ([]float32, error) {
+// CLS collects the sum over frames. The result is a vector of ws, valid
+// until ws is reused.
+func (p plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 	g := p.g
 	T, N, C := g.Groups(), g.Patches(), g.C()
 	n := C + N
 	mode := p.mode()
 	sop := layerOp{a: p.c.Spatial, g: p.c.SpatialGrad, heads: p.heads, n: n, mode: mode, fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
 	top := layerOp{a: p.c.Temporal, g: p.c.TemporalGrad, heads: p.theads, n: T, mode: mode, fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
-	scratches := make([]*scratch, max(workers, 1))
-	for i := range scratches {
-		scratches[i] = newScratch()
-	}
+	scratches := ws.scratchFor(workers)
 	// Per-frame (and per-patch) input and output vectors.
-	u := make([]float32, T*n)
-	uo := make([]float32, T*n)
-	wt := make([]float32, N*T)
-	wo := make([]float32, N*T)
-	okT := make([]bool, T)
-	okN := make([]bool, N)
+	u := ws.vec(0, T*n)
+	uo := ws.vec(1, T*n)
+	wt := ws.vec(2, N*T)
+	wo := ws.vec(3, N*T)
+	okT := ws.flag(0, T)
+	okN := ws.flag(1, N)
 
 	if mode == opPlain {
 		// Last: frame t's row is e_CLS·Ā_L[t] (or the mean of its rows).
 		l := p.layers - 1
-		for t := 0; t < T; t++ {
-			copy(u[t*n:(t+1)*n], startVector(n, g.CLS))
+		startVector(u[:n], g.CLS)
+		for t := 1; t < T; t++ {
+			copy(u[t*n:(t+1)*n], u[:n])
 		}
 		parallelFor(T, workers, func(w, t int) {
 			off := (l*T + t) * p.heads * n * n
@@ -89,14 +87,14 @@ func (p plan) propagateDivided(workers int) ([]float32, error) {
 		if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
 			return nil, err
 		}
-		v := make([]float32, C+T*N)
+		v := ws.vec(4, C+T*N)
 		for t := 0; t < T; t++ {
 			copy(v[C+t*N:C+(t+1)*N], uo[t*n+C:(t+1)*n])
 		}
 		return v, checkFinite(v, "spatial", l)
 	}
 
-	v := startVector(C+T*N, g.CLS)
+	v := startVector(ws.vec(4, C+T*N), g.CLS)
 	for l := p.layers - 1; l >= 0; l-- {
 		// Spatial, per frame.
 		for t := 0; t < T; t++ {

@@ -1,0 +1,43 @@
+package staa
+
+import "sync"
+
+// workspace holds the buffers of one propagation: the per-worker scratch
+// and the vectors of propagateDivided and propagateJoint. They are reused
+// across calls (workspaces): a small clip's attribution made some twenty
+// allocations a call, and fresh memory is cold memory besides.
+type workspace struct {
+	scratches []*scratch
+	vecs      [6][]float32
+	flags     [2][]bool
+}
+
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+// scratchFor returns one scratch per worker.
+func (ws *workspace) scratchFor(workers int) []*scratch {
+	for len(ws.scratches) < max(workers, 1) {
+		ws.scratches = append(ws.scratches, newScratch())
+	}
+	return ws.scratches[:max(workers, 1)]
+}
+
+// vec returns the i-th vector of the workspace with n zeros.
+func (ws *workspace) vec(i, n int) []float32 {
+	if cap(ws.vecs[i]) < n {
+		ws.vecs[i] = make([]float32, n)
+	}
+	v := ws.vecs[i][:n]
+	clear(v)
+	return v
+}
+
+// flag returns the i-th flag slice of the workspace with n false values.
+func (ws *workspace) flag(i, n int) []bool {
+	if cap(ws.flags[i]) < n {
+		ws.flags[i] = make([]bool, n)
+	}
+	f := ws.flags[i][:n]
+	clear(f)
+	return f
+}
