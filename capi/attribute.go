@@ -14,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/cdata"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/staa-dev/staa/staa"
 	"github.com/staa-dev/staa/staa/arrowio"
@@ -27,9 +26,9 @@ type (
 	postprocessFunc func(staa.Volume, staa.Post) (staa.Volume, []float32, error)
 )
 
-// attribute is staa_attribute on Go types. mem allocates the output record,
-// which exportBatch copies into malloc'd memory for C.
-func attribute(a args, mem memory.Allocator, engine attributeFunc) error {
+// attribute is staa_attribute on Go types. The output is copied from the
+// engine's results into malloc'd memory for C (exportColumns).
+func attribute(a args, engine attributeFunc) error {
 	defer a.consume()
 	if err := a.prepare(); err != nil {
 		return err
@@ -58,16 +57,15 @@ func attribute(a args, mem memory.Allocator, engine attributeFunc) error {
 		arrowio.MetaMethod:  cfg.Options.Method.String(),
 		arrowio.MetaVersion: libraryVersion(),
 	}
-	outRec, err := arrowio.WriteAttributions(mem, res, cfg.Volume, meta)
+	cols, md, err := arrowio.AttributionColumns(res, cfg.Volume, meta)
 	if err != nil {
 		return withStatus(statusInternal, err)
 	}
-	defer outRec.Release()
-	return exportBatch(outRec, a.out, a.outSchema)
+	return exportColumns(cols, md, a.out, a.outSchema)
 }
 
 // postprocess is staa_postprocess on Go types.
-func postprocess(a args, mem memory.Allocator, post postprocessFunc) error {
+func postprocess(a args, post postprocessFunc) error {
 	defer a.consume()
 	if err := a.prepare(); err != nil {
 		return err
@@ -95,12 +93,11 @@ func postprocess(a args, mem memory.Allocator, post postprocessFunc) error {
 			return engineStatus(err)
 		}
 	}
-	outRec, err := arrowio.WritePostprocessed(mem, spatial, temporal, map[string]string{arrowio.MetaVersion: libraryVersion()})
+	cols, md, err := arrowio.PostprocessedColumns(spatial, temporal, map[string]string{arrowio.MetaVersion: libraryVersion()})
 	if err != nil {
 		return withStatus(statusInternal, err)
 	}
-	defer outRec.Release()
-	return exportBatch(outRec, a.out, a.outSchema)
+	return exportColumns(cols, md, a.out, a.outSchema)
 }
 
 // prepare checks the pointer arguments and empties the outputs, so that

@@ -13,7 +13,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/cdata"
-	"github.com/apache/arrow-go/v18/arrow/memory/mallocator"
 
 	"github.com/staa-dev/staa/staa"
 	"github.com/staa-dev/staa/staa/arrowio"
@@ -234,7 +233,7 @@ func TestNullArguments(t *testing.T) {
 		a, done := testArgs(b, opts, out)
 		t.Cleanup(done)
 		mutate(&a)
-		st, msg := callGuarded(256, func() error { return attribute(a, mallocator.NewMallocator(), staa.AttributeBatch) })
+		st, msg := callGuarded(256, func() error { return attribute(a, staa.AttributeBatch) })
 		if st != statusInvalid || !strings.Contains(msg, want) {
 			t.Errorf("status %d message %q, want %d and %q", st, msg, statusInvalid, want)
 		}
@@ -361,13 +360,13 @@ func TestPanicRecovery(t *testing.T) {
 		}
 		st, msg := callGuarded(512, func() error {
 			if entry == "attribute" {
-				return attribute(a, mallocator.NewMallocator(), func(staa.Geometry, []staa.Clip, staa.Options) ([]staa.Attribution, error) {
+				return attribute(a, func(staa.Geometry, []staa.Clip, staa.Options) ([]staa.Attribution, error) {
 					var s []int
 					_ = s[len(msg)+3] // index out of range
 					return nil, nil
 				})
 			}
-			return postprocess(a, mallocator.NewMallocator(), func(staa.Volume, staa.Post) (staa.Volume, []float32, error) {
+			return postprocess(a, func(staa.Volume, staa.Post) (staa.Volume, []float32, error) {
 				panic(errors.New("engine exploded"))
 			})
 		})
@@ -414,7 +413,7 @@ func TestErrorMapping(t *testing.T) {
 	a, done := testArgs(b, `{"frames":2,"grid":[2,3]}`, out)
 	defer done()
 	st, msg := callGuarded(256, func() error {
-		return attribute(a, mallocator.NewMallocator(), func(staa.Geometry, []staa.Clip, staa.Options) ([]staa.Attribution, error) {
+		return attribute(a, func(staa.Geometry, []staa.Clip, staa.Options) ([]staa.Attribution, error) {
 			return nil, fmt.Errorf("staa: sessions: %w", errors.ErrUnsupported)
 		})
 	})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"unsafe"
@@ -132,5 +133,126 @@ func TestImportFlat(t *testing.T) {
 	b.setNullCountUnknown()
 	if _, ok := importFlat(a); ok {
 		t.Error("importFlat took a batch with null_count -1")
+	}
+}
+
+// staa_attribute and staa_postprocess export, byte for byte, the batch that
+// exportBatch made of arrowio's record of the same results (what they did
+// before exportColumns): several clips, a 2×3 grid, with and without volume.
+func TestExportColumnsAsRecord(t *testing.T) {
+	p, _ := attention(3)
+	defer cFree(p)
+	for _, tc := range []struct {
+		method   string
+		volume   bool
+		temporal bool // mark every attribution as using temporal attention
+	}{{"last", false, false}, {"last", true, false}, {"rollout", false, true}, {"rollout", true, true}} {
+		name := fmt.Sprintf("%s volume %v", tc.method, tc.volume)
+		opts := fmt.Sprintf(`{"frames":2,"grid":[2,3],"method":%q,"volume":%v}`, tc.method, tc.volume)
+		var res []staa.Attribution
+		engine := func(g staa.Geometry, clips []staa.Clip, o staa.Options) ([]staa.Attribution, error) {
+			r, err := staa.AttributeBatch(g, clips, o)
+			for i := range r {
+				r[i].TemporalAttention = tc.temporal
+			}
+			res = r
+			return r, err
+		}
+		b := newTestBatch(3, "spatial", "f", spatialMeta, clipSize, p, true)
+		got := newCOutput()
+		a, done := testArgs(b, opts, got)
+		err := attribute(a, engine)
+		done()
+		b.free()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		meta := map[string]string{arrowio.MetaMethod: tc.method, arrowio.MetaVersion: libraryVersion()}
+		rec, err := arrowio.WriteAttributions(memory.NewGoAllocator(), res, tc.volume, meta)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		compareExport(t, name, got, rec)
+	}
+
+	const F, h, w, rows = 3, 2, 5, 3
+	vp, vals := cFloats(rows * F * h * w)
+	defer cFree(vp)
+	for i := range vals {
+		vals[i] = float32((i*7)%11) / 10
+	}
+	b := newTestBatch(rows, "volume", "f", fmt.Sprintf(`{"shape":[%d,%d,%d]}`, F, h, w), F*h*w, vp, true)
+	got := newCOutput()
+	a, done := testArgs(b, `{"postprocess":"optimized"}`, got)
+	err := postprocess(a, staa.Postprocess)
+	done()
+	b.free()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spatial := make([]staa.Volume, rows)
+	temporal := make([][]float32, rows)
+	for r := range rows {
+		v := staa.NewVolume(F, h, w)
+		copy(v.Data, vals[r*F*h*w:])
+		if spatial[r], temporal[r], err = staa.Postprocess(v, staa.Optimized()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, err := arrowio.WritePostprocessed(memory.NewGoAllocator(), spatial, temporal, map[string]string{arrowio.MetaVersion: libraryVersion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareExport(t, "postprocess", got, rec)
+}
+
+// compareExport checks that got is the export of rec, in C and read back by
+// arrow-go. It releases rec and got.
+func compareExport(t *testing.T, name string, got cOutput, rec arrow.RecordBatch) {
+	t.Helper()
+	defer got.free()
+	want, err := exportForTest(rec)
+	rec.Release()
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer want.free()
+	if d := diffOutputs(got, want); d != "" {
+		t.Errorf("%s: the C batches differ: %s", name, d)
+	}
+	gr, err := importOutput(got)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer gr.Release()
+	wr, err := importOutput(want)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	defer wr.Release()
+	if !gr.Schema().Equal(wr.Schema()) || !gr.Schema().Metadata().Equal(wr.Schema().Metadata()) {
+		t.Errorf("%s: schema\n%v\nwant\n%v", name, gr.Schema(), wr.Schema())
+	}
+	if !array.RecordEqual(gr, wr) {
+		t.Errorf("%s: values differ", name)
+	}
+	if gr.NumRows() < 2 {
+		t.Errorf("%s: %d rows", name, gr.NumRows())
+	}
+}
+
+// exportColumns refuses rows that do not fit their column's shape (the C
+// Data Interface carries no buffer sizes) and leaves the outputs released.
+func TestExportColumnsShortRow(t *testing.T) {
+	s := staa.NewVolume(2, 2, 3)
+	cols, md, err := arrowio.PostprocessedColumns([]staa.Volume{s, s}, [][]float32{{1, 2}, {3, 4}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols[0].Rows[1] = cols[0].Rows[1][:11]
+	out := newCOutput()
+	defer out.free()
+	if err := exportColumns(cols, md, out.arr, out.sch); statusOf(err) != statusInternal || !out.released() {
+		t.Errorf("short row: %v (status %d), outputs released %v", err, statusOf(err), out.released())
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow/cdata"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/staa-dev/staa/staa"
 )
@@ -22,7 +21,7 @@ import (
 func capi_attribute(in *C.struct_ArrowArray, inSchema *C.struct_ArrowSchema, options *C.cchar_t,
 	out *C.struct_ArrowArray, outSchema *C.struct_ArrowSchema, err *C.char, errLen C.size_t) C.int {
 	return call(err, errLen, func() error {
-		return attribute(args{in: in, inSchema: inSchema, options: options, out: out, outSchema: outSchema}, memory.DefaultAllocator, staa.AttributeBatch)
+		return attribute(args{in: in, inSchema: inSchema, options: options, out: out, outSchema: outSchema}, staa.AttributeBatch)
 	})
 }
 
@@ -30,7 +29,7 @@ func capi_attribute(in *C.struct_ArrowArray, inSchema *C.struct_ArrowSchema, opt
 func capi_postprocess(in *C.struct_ArrowArray, inSchema *C.struct_ArrowSchema, options *C.cchar_t,
 	out *C.struct_ArrowArray, outSchema *C.struct_ArrowSchema, err *C.char, errLen C.size_t) C.int {
 	return call(err, errLen, func() error {
-		return postprocess(args{in: in, inSchema: inSchema, options: options, out: out, outSchema: outSchema}, memory.DefaultAllocator, staa.Postprocess)
+		return postprocess(args{in: in, inSchema: inSchema, options: options, out: out, outSchema: outSchema}, staa.Postprocess)
 	})
 }
 

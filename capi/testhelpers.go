@@ -6,6 +6,9 @@ package main
 import "C"
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -334,4 +337,81 @@ func childValues(o cOutput) []float32 {
 	vals := *o.arr.children
 	bufs := unsafe.Slice(vals.buffers, 2)
 	return unsafe.Slice((*float32)(bufs[1]), int(vals.length))
+}
+
+// diffOutputs returns the first difference between two exported batches
+// (formats, names, flags, metadata bytes, lengths, null counts, offsets, the
+// values' bytes), or "" when they are the same.
+func diffOutputs(a, b cOutput) string {
+	if d := diffSchemas("schema", a.sch, b.sch); d != "" {
+		return d
+	}
+	return diffArrays("array", a.arr, b.arr, a.sch)
+}
+
+func diffSchemas(path string, a, b *C.struct_ArrowSchema) string {
+	switch {
+	case (a.release == nil) != (b.release == nil):
+		return path + ": one is released"
+	case C.GoString(a.format) != C.GoString(b.format):
+		return fmt.Sprintf("%s: format %q, %q", path, C.GoString(a.format), C.GoString(b.format))
+	case C.GoString(a.name) != C.GoString(b.name):
+		return fmt.Sprintf("%s: name %q, %q", path, C.GoString(a.name), C.GoString(b.name))
+	case a.flags != b.flags || a.n_children != b.n_children || (a.dictionary == nil) != (b.dictionary == nil):
+		return fmt.Sprintf("%s: flags %d, %d; %d, %d children", path, a.flags, b.flags, a.n_children, b.n_children)
+	case !bytes.Equal(cMetadata(a.metadata), cMetadata(b.metadata)):
+		return fmt.Sprintf("%s: metadata %q, %q", path, cMetadata(a.metadata), cMetadata(b.metadata))
+	}
+	bc := unsafe.Slice(b.children, b.n_children)
+	for i, c := range unsafe.Slice(a.children, a.n_children) {
+		if d := diffSchemas(fmt.Sprintf("%s.%d", path, i), c, bc[i]); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// diffArrays compares arrays of schema s; it compares the bytes of the
+// values buffers of leaves, and whether the other buffers are NULL.
+func diffArrays(path string, a, b *C.struct_ArrowArray, s *C.struct_ArrowSchema) string {
+	if (a.release == nil) != (b.release == nil) || a.length != b.length || a.null_count != b.null_count ||
+		a.offset != b.offset || a.n_buffers != b.n_buffers || a.n_children != b.n_children || (a.dictionary == nil) != (b.dictionary == nil) {
+		return fmt.Sprintf("%s: length %d, %d; null count %d, %d; offset %d, %d; %d, %d buffers; %d, %d children", path,
+			a.length, b.length, a.null_count, b.null_count, a.offset, b.offset, a.n_buffers, b.n_buffers, a.n_children, b.n_children)
+	}
+	bb := unsafe.Slice(b.buffers, b.n_buffers)
+	for i, p := range unsafe.Slice(a.buffers, a.n_buffers) {
+		if (p == nil) != (bb[i] == nil) {
+			return fmt.Sprintf("%s: buffer %d NULL in one only", path, i)
+		}
+		if t, ok := typeOf[C.GoString(s.format)]; ok && i == 1 {
+			n := int(a.offset+a.length) * t.(arrow.FixedWidthDataType).BitWidth() / 8
+			if !bytes.Equal(unsafe.Slice((*byte)(p), n), unsafe.Slice((*byte)(bb[i]), n)) {
+				return fmt.Sprintf("%s: values differ", path)
+			}
+		}
+	}
+	bc, sc := unsafe.Slice(b.children, b.n_children), unsafe.Slice(s.children, s.n_children)
+	for i, c := range unsafe.Slice(a.children, a.n_children) {
+		if d := diffArrays(fmt.Sprintf("%s.%d", path, i), c, bc[i], sc[i]); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// cMetadata returns the bytes of C Data Interface metadata (nil for NULL).
+func cMetadata(p *C.char) []byte {
+	if p == nil {
+		return nil
+	}
+	u32 := func(off int) int {
+		return int(binary.NativeEndian.Uint32(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(p), off)), 4)))
+	}
+	n := 4
+	for range u32(0) {
+		n += 4 + u32(n)
+		n += 4 + u32(n)
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), n)
 }

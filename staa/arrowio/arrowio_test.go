@@ -443,3 +443,45 @@ func TestHalfToFloat32(t *testing.T) {
 		t.Errorf("float16 subnormals widened to %v", vols[0].Data)
 	}
 }
+
+// AttributionColumns and PostprocessedColumns are the writers before the
+// copy: the fields and schema metadata of their records, and rows that are
+// the caller's own slices.
+func TestOutputColumns(t *testing.T) {
+	mem := checked(t)
+	res := make([]staa.Attribution, 2)
+	for i := range res {
+		res[i] = staa.Attribution{Spatial: staa.NewVolume(3, 2, 4), Volume: staa.NewVolume(3, 2, 4), Temporal: make([]float32, 3)}
+	}
+	meta := map[string]string{MetaMethod: "grad", MetaVersion: "x"}
+	cols, md, err := AttributionColumns(res, true, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := WriteAttributions(mem, res, true, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	if len(cols) != 3 || !md.Equal(rec.Schema().Metadata()) {
+		t.Fatalf("%d columns, metadata %v, want 3 and %v", len(cols), md, rec.Schema().Metadata())
+	}
+	for i, c := range cols {
+		if f := rec.Schema().Field(i); !c.Field().Equal(f) {
+			t.Errorf("column %d: field %v, want %v", i, c.Field(), f)
+		}
+	}
+	if &cols[0].Rows[1][0] != &res[1].Spatial.Data[0] || &cols[1].Rows[1][0] != &res[1].Temporal[0] || &cols[2].Rows[1][0] != &res[1].Volume.Data[0] {
+		t.Error("the rows are copies")
+	}
+
+	sp := []staa.Volume{res[0].Spatial, res[1].Spatial}
+	tp := [][]float32{res[0].Temporal, res[1].Temporal}
+	cols, md, err = PostprocessedColumns(sp, tp, map[string]string{MetaVersion: "x"})
+	if err != nil || len(cols) != 2 || md.Len() != 1 || &cols[0].Rows[1][0] != &sp[1].Data[0] {
+		t.Errorf("postprocessed: %d columns, metadata %v, %v", len(cols), md, err)
+	}
+	if _, _, err := PostprocessedColumns(sp, tp[:1], nil); err == nil {
+		t.Error("missing temporal: no error")
+	}
+}
