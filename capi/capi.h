@@ -28,6 +28,12 @@ typedef struct {
 void capi_block_release_array(struct ArrowArray* a);
 void capi_block_release_schema(struct ArrowSchema* s);
 
+/* Release callbacks for structs whose memory their producer keeps: they
+ * mark the struct and its unreleased children released (borrowed.c; used
+ * by the Python package, exported but not in staa.h). */
+void staa_release_borrowed_array(struct ArrowArray* a);
+void staa_release_borrowed_schema(struct ArrowSchema* s);
+
 /* Whether this process is a child forked after the library was loaded. */
 int capi_forked(void);
 

@@ -27,8 +27,8 @@ def to_pyarrow(c_array, c_schema):
 
 def test_export_reads_back_in_pyarrow():
     cols = columns()
-    owners = len(_cbatch._owners)
-    batch = to_pyarrow(*_cbatch.export(cols))
+    c_array, c_schema, block = _cbatch.export(cols)
+    batch = to_pyarrow(c_array, c_schema)
     assert batch.num_rows == 3 and batch.schema.names == list(cols)
     for name, arr in cols.items():
         field = batch.schema.field(name)
@@ -42,21 +42,50 @@ def test_export_reads_back_in_pyarrow():
         values = col.flatten().to_numpy(zero_copy_only=True)
         assert values.ctypes.data == arr.ctypes.data  # pyarrow reads the caller's buffer
         np.testing.assert_array_equal(values.reshape(arr.shape), arr)
+    assert not block.released()  # pyarrow holds the structs (moved)
     del batch, col, values
     gc.collect()
-    assert len(_cbatch._owners) == owners  # every struct released, the arrays let go
+    assert block.released()  # every struct released by pyarrow, with the library's callbacks
+    _cbatch.finish(block)
+    assert block.arrays is None  # the arrays let go
 
 
 def test_unreleased_export_keeps_the_arrays_alive():
     x = np.full((2, 3), 7, np.float32)
     address = x.ctypes.data
-    c_array, c_schema = _cbatch.export({"volume": x})
+    c_array, c_schema, block = _cbatch.export({"volume": x})
     del x
     gc.collect()
     assert list((ctypes.c_float * 6).from_address(address)) == [7.0] * 6
     for s in (c_array, c_schema):
         release(s)
         assert not s.release
+    assert block.released()
+    _cbatch.finish(block)
+    assert block.arrays is None
+
+
+def test_a_consumer_holding_the_structs_after_the_call_keeps_the_arrays():
+    """finish() finds the structs still held (pyarrow moved them): the block and
+    its arrays wait in _held, out of the thread's cache, until they are released."""
+    x = np.full((2, 3), 5, np.float32)
+    address = x.ctypes.data
+    c_array, c_schema, block = _cbatch.export({"volume": x})
+    batch = to_pyarrow(c_array, c_schema)
+    _cbatch.finish(block)
+    assert block in _cbatch._held and block.arrays is not None
+    c2, s2, other = _cbatch.export({"volume": np.zeros((2, 3), np.float32)})
+    assert other is not block  # a held block is not reused
+    release(c2), release(s2), _cbatch.finish(other)
+    del x
+    gc.collect()
+    assert list((ctypes.c_float * 6).from_address(address)) == [5.0] * 6
+    np.testing.assert_array_equal(batch.column(0).storage.flatten().to_numpy(), np.full(6, 5, np.float32))
+    del batch
+    gc.collect()
+    c3, s3, third = _cbatch.export({"volume": np.zeros((2, 3), np.float32)})  # prunes _held
+    release(c3), release(s3), _cbatch.finish(third)
+    assert block not in _cbatch._held and block.arrays is None
 
 
 def test_import_of_a_pyarrow_batch():
@@ -101,7 +130,7 @@ def test_import_refuses_what_is_not_a_record_batch():
 
 def test_calls_from_many_threads_release_everything():
     """Structs built, consumed and released on 6 threads at once: every result
-    is the serial one, and no batch is left in _owners (nothing kept alive)."""
+    is the serial one, and no block is left holding arrays (nothing kept alive)."""
     import threading
 
     import staa
@@ -110,7 +139,6 @@ def test_calls_from_many_threads_release_everything():
     case = CASES[4]
     arrays = make(case)
     want = staa.attribute(**arrays, **case.geometry())
-    owners = len(_cbatch._owners)
     results, errors = [], []
 
     def work():
@@ -130,5 +158,4 @@ def test_calls_from_many_threads_release_everything():
     for r in results:
         np.testing.assert_array_equal(r.spatial, want.spatial)
         np.testing.assert_array_equal(r.temporal, want.temporal)
-    gc.collect()
-    assert len(_cbatch._owners) == owners
+    assert not _cbatch._held

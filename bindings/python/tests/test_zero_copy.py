@@ -16,7 +16,7 @@ from staa._cdata import release
 def exported_data_pointer(columns):
     """The address of the values buffer of the first column, as the library will see it
     (staa.attribute exports its columns with _cbatch)."""
-    c_array, c_schema = _cbatch.export(columns)
+    c_array, c_schema, block = _cbatch.export(columns)
     try:
         fsl = c_array.children[0].contents      # the column: FixedSizeList
         values = fsl.children[0].contents        # its float32/float16 values
@@ -25,6 +25,7 @@ def exported_data_pointer(columns):
     finally:
         release(c_array)
         release(c_schema)
+        _cbatch.finish(block)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])

@@ -27,11 +27,10 @@ def call_fn(fn, leading, batch, options):
     """Run fn(*leading, batch, options, out, err): call with leading arguments
     (a session handle) before the batch."""
     opts = options if isinstance(options, bytes) else json.dumps(options, separators=(",", ":")).encode()
-    signature = None
+    signature = block = None
     if isinstance(batch, dict):
-        c_in, c_in_schema = _cbatch.export(batch)
-        signature = (fn.__name__, tuple(getattr(x, "value", x) for x in leading), opts,
-                     tuple((k, v.shape[1:], v.dtype.str) for k, v in batch.items()))
+        c_in, c_in_schema, block = _cbatch.export(batch)
+        signature = (fn.__name__, tuple(getattr(x, "value", x) for x in leading), opts, block.layout.sig)
     else:
         from . import _arrow  # imports pyarrow, needed for pyarrow input only
 
@@ -44,6 +43,8 @@ def call_fn(fn, leading, batch, options):
     finally:
         release(c_in)
         release(c_in_schema)
+        if block is not None:
+            _cbatch.finish(block)
     if status != 0:
         release(c_out)
         release(c_out_schema)

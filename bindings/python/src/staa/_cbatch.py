@@ -6,9 +6,11 @@ and importing the result with it cost ten times the library's own work on
 small inputs, so the hot path writes and reads the structs directly:
 
 - ``export(columns)``: {name: C-contiguous array (B, ...)} → (ArrowArray,
-  ArrowSchema) over the arrays' own memory (no copy). The structs are moved
-  into the library, which releases them; the arrays stay referenced until it
-  has, through ``_owners`` (private_data is the key).
+  ArrowSchema, Block) over the arrays' own memory (no copy). The structs are
+  moved into the library, which releases them with C callbacks of its own
+  (``staa_release_borrowed_*``: they only mark the structs released); the
+  Block keeps the arrays alive until ``finish(block)`` after the call finds
+  every struct released.
 - ``import_batch(array, schema)``: a batch returned by the library →
   ``Batch`` whose columns are numpy arrays over the library's memory (no
   copy); the schema is released at once, the array when the last column
@@ -18,7 +20,6 @@ pyarrow remains the way in for objects with ``__arrow_c_array__``.
 """
 
 import ctypes
-import itertools
 import json
 import math
 import struct
@@ -40,11 +41,6 @@ _FORMAT = {np.dtype(np.float32): b"f", np.dtype(np.float16): b"e", np.dtype(np.u
 _DTYPE = {f: d for d, f in _FORMAT.items()}
 
 # ------------------------------------------------------------------ export
-
-# private_data key → [structs not released yet, objects to keep alive].
-_owners = {}
-_owners_lock = threading.Lock()
-_keys = itertools.count(1)
 
 _U64 = struct.Struct("=Q")
 _I64 = struct.Struct("=q")
@@ -69,42 +65,22 @@ def _pointers(address, n):
     return fmt.unpack_from(_MEMORY, address)
 
 
-def _releaser(nchild_at, children_at, release_at, private_at):
-    """The release callback of one struct kind (byte offsets of its fields).
-
-    A release marks its struct released with its live children (the C Data
-    Interface lets a consumer release children on their own, as arrow-go does
-    with schemas, or leave them to the parent) and drops their count from the
-    batch's; the last struct released drops the arrays kept alive. It reads
-    the structs through _MEMORY: it runs twice a call, from inside the library.
-    """
-    def mark(addr):
-        n = 1
-        (nchild,) = _I64.unpack_from(_MEMORY, addr + nchild_at)
-        if nchild > 0:
-            (children,) = _U64.unpack_from(_MEMORY, addr + children_at)
-            for c in _pointers(children, nchild):
-                if _U64.unpack_from(_MEMORY, c + release_at)[0]:
-                    n += mark(c)
-        ctypes.c_void_p.from_address(addr + release_at).value = None
-        return n
-
-    def release(addr):
-        (key,) = _U64.unpack_from(_MEMORY, addr + private_at)
-        n = mark(addr)
-        with _owners_lock:
-            entry = _owners[key]
-            entry[0] -= n
-            if entry[0] == 0:
-                del _owners[key]
-
-    return release
+_releases = None  # (schema, array) release callbacks: the library's, as addresses
 
 
-_release_schema = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_releaser(32, 40, 56, 64))
-_release_array = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_releaser(32, 48, 64, 72))
-_RELEASE_SCHEMA = ctypes.cast(_release_schema, ctypes.c_void_p).value
-_RELEASE_ARRAY = ctypes.cast(_release_array, ctypes.c_void_p).value
+def _release_addresses():
+    """The library's release callbacks for borrowed structs (borrowed.c).
+
+    A release callback written in Python would be called back into from
+    inside the library, twice a call, at several microseconds each."""
+    global _releases
+    if _releases is None:
+        from . import _library
+
+        lib = _library.load()
+        _releases = tuple(ctypes.cast(f, ctypes.c_void_p).value
+                          for f in (lib.staa_release_borrowed_schema, lib.staa_release_borrowed_array))
+    return _releases
 
 
 def _metadata(pairs):
@@ -123,8 +99,8 @@ def tensor_metadata(shape):
 
 
 # Offsets, in 8-byte words, of the fields of the two structs.
-_S_FORMAT, _S_NAME, _S_METADATA, _S_FLAGS, _S_NCHILD, _S_CHILDREN, _S_RELEASE, _S_PRIVATE = 0, 1, 2, 3, 4, 5, 7, 8
-_A_LENGTH, _A_NBUF, _A_NCHILD, _A_BUFFERS, _A_CHILDREN, _A_RELEASE, _A_PRIVATE = 0, 3, 4, 5, 6, 8, 9
+_S_FORMAT, _S_NAME, _S_METADATA, _S_FLAGS, _S_NCHILD, _S_CHILDREN, _S_RELEASE = 0, 1, 2, 3, 4, 5, 7
+_A_LENGTH, _A_NBUF, _A_NCHILD, _A_BUFFERS, _A_CHILDREN, _A_RELEASE = 0, 3, 4, 5, 6, 8
 _SW, _AW = ctypes.sizeof(ArrowSchema) // 8, ctypes.sizeof(ArrowArray) // 8
 
 
@@ -143,6 +119,7 @@ class _Layout:
     """
 
     def __init__(self, names, shapes, dtypes):
+        self.sig = (names, shapes, dtypes)
         k = len(names)
         schemas, arrays = 0, (2 * k + 1) * _SW
         schema_ptrs = arrays + (2 * k + 1) * _AW
@@ -152,6 +129,7 @@ class _Layout:
         t = np.zeros(self.words, np.uint64)
         rel = np.zeros(self.words, bool)
         self.strings = []
+        release_schema, release_array = _release_addresses()
 
         def cstr(b):
             buf = ctypes.create_string_buffer(b, len(b) + 1)
@@ -164,7 +142,7 @@ class _Layout:
         def schema(i, fmt, name, nchild, children, flags=0, meta=None):
             w = schemas + i * _SW
             t[w + _S_FORMAT], t[w + _S_NAME], t[w + _S_FLAGS] = cstr(fmt), cstr(name), flags
-            t[w + _S_NCHILD], t[w + _S_RELEASE] = nchild, _RELEASE_SCHEMA
+            t[w + _S_NCHILD], t[w + _S_RELEASE] = nchild, release_schema
             if meta is not None:
                 t[w + _S_METADATA] = cstr(meta)
             if nchild:
@@ -172,7 +150,7 @@ class _Layout:
 
         def array(i, nbuf, bufs, nchild, children):
             w = arrays + i * _AW
-            t[w + _A_NBUF], t[w + _A_NCHILD], t[w + _A_RELEASE] = nbuf, nchild, _RELEASE_ARRAY
+            t[w + _A_NBUF], t[w + _A_NCHILD], t[w + _A_RELEASE] = nbuf, nchild, release_array
             pointer(w + _A_BUFFERS, bufs)
             if nchild:
                 pointer(w + _A_CHILDREN, children)
@@ -198,13 +176,11 @@ class _Layout:
         self.template = [int(x) for x in t]
         self.relative = [int(i) for i in np.nonzero(rel)[0]]
         self.length_at = [arrays + _AW * i + _A_LENGTH for i in range(2 * k + 1)]
-        self.private_at = ([schemas + _SW * i + _S_PRIVATE for i in range(2 * k + 1)]
-                           + [arrays + _AW * i + _A_PRIVATE for i in range(2 * k + 1)])
         self.data_at = [buffers + 2 + 2 * c for c in range(k)]
-        self.schema_release_at = [schemas + _SW * i + _S_RELEASE for i in range(2 * k + 1)]
-        self.array_release_at = [arrays + _AW * i + _A_RELEASE for i in range(2 * k + 1)]
+        self.release_at = ([schemas + _SW * i + _S_RELEASE for i in range(2 * k + 1)]
+                           + [arrays + _AW * i + _A_RELEASE for i in range(2 * k + 1)])
+        self.releases = [release_schema] * (2 * k + 1) + [release_array] * (2 * k + 1)
         self.array_offset = 8 * arrays
-        self.structs = 4 * k + 2
         self.block_type = ctypes.c_uint64 * self.words
 
 
@@ -219,20 +195,23 @@ def _address(a):
     return a.ctypes.data
 
 
-class _Block:
-    """One batch's structs (a ctypes array of words laid out by a _Layout).
+class Block:
+    """One batch's structs (a ctypes array of words laid out by a _Layout) and
+    the arrays they point into.
 
-    A block goes back to its thread's cache once the consumer has released
-    every struct (its key has left _owners): the next call with the same
-    columns only restores the release callbacks and writes the data pointers
-    (and the lengths when the row count changed), which is most of the cost of
-    a small call saved.
+    The library releases the structs during the call; ``finish`` then drops
+    the arrays, and the block goes back to its thread's cache: the next call
+    with the same columns only restores the release callbacks and writes the
+    data pointers (and the lengths when the row count changed), which is
+    most of the cost of a small call saved. A block whose structs a consumer
+    still holds after the call keeps its arrays in ``_held`` until it lets
+    them go.
     """
 
-    __slots__ = ("layout", "words", "key", "rows", "array", "schema")
+    __slots__ = ("layout", "words", "rows", "array", "schema", "arrays")
 
     def __init__(self, layout, rows):
-        self.layout, self.rows = layout, rows
+        self.layout, self.rows, self.arrays = layout, rows, None
         self.words = layout.block_type()
         base = ctypes.addressof(self.words)
         words = layout.template.copy()
@@ -240,36 +219,36 @@ class _Block:
             words[i] += base
         for i, n in zip(layout.length_at, layout.sizes):
             words[i] = n * rows
-        self.key = next(_keys)
-        for i in layout.private_at:
-            words[i] = self.key
         self.words[:] = words
         # from_buffer, not from_address: the structs keep the words alive.
         self.array = ArrowArray.from_buffer(self.words, layout.array_offset)
         self.schema = ArrowSchema.from_buffer(self.words)
 
+    def released(self):
+        """Whether every struct of the block is released."""
+        w = self.words
+        return not any(w[i] for i in self.layout.release_at)
+
     def reset(self, rows):
         """Make a released block new again."""
         w, lay = self.words, self.layout
-        for i in lay.schema_release_at:
-            w[i] = _RELEASE_SCHEMA
-        for i in lay.array_release_at:
-            w[i] = _RELEASE_ARRAY
+        for i, r in zip(lay.release_at, lay.releases):
+            w[i] = r
         if rows != self.rows:
             for i, n in zip(lay.length_at, lay.sizes):
                 w[i] = n * rows
             self.rows = rows
 
 
-_local = threading.local()  # .blocks: {signature: _Block}, this thread's
+_local = threading.local()  # .blocks: {signature: Block}, this thread's
+_held = []  # blocks a consumer had not released when their call returned
+_held_lock = threading.Lock()
 
 
 def export(columns):
-    """(ArrowArray, ArrowSchema) of a record batch {name: C-contiguous array (B, ...)}, no copy.
-
-    The structs live in a _Block, kept alive with the arrays until the consumer
-    has released every struct.
-    """
+    """(ArrowArray, ArrowSchema, Block) of a record batch {name: C-contiguous
+    array (B, ...)}, no copy. Pass the block to ``finish`` once the structs
+    have been given to the library and the call has returned."""
     names = tuple(columns)
     arrs = [columns[n] for n in names]
     rows = len(arrs[0])
@@ -277,26 +256,47 @@ def export(columns):
     for name, a in zip(names, arrs):
         if not a.flags.c_contiguous or len(a) != rows:
             raise StaaValueError(f"staa: column {name!r} is not C-contiguous with {rows} rows")
+    if _held:
+        _prune_held()
     blocks = getattr(_local, "blocks", None)
     if blocks is None:
         blocks = _local.blocks = {}
     b = blocks.get(sig)
-    if b is not None and b.key not in _owners:
+    if b is not None and b.arrays is None:
         b.reset(rows)
-    else:  # none yet, or the last one is still held by a consumer
+    else:  # none yet, or the last one is still in use (a call from its own release)
         lay = _layouts.get(sig)
         if lay is None:
             lay = _Layout(*sig)
             if len(_layouts) < 256:
                 _layouts[sig] = lay
-        b = _Block(lay, rows)
+        b = Block(lay, rows)
         if len(blocks) < 64:
             blocks[sig] = b
     for i, a in zip(b.layout.data_at, arrs):
         b.words[i] = _address(a)
-    with _owners_lock:
-        _owners[b.key] = [b.layout.structs, (b, arrs)]
-    return b.array, b.schema
+    b.arrays = arrs
+    return b.array, b.schema, b
+
+
+def finish(block):
+    """After the call: drop the block's arrays if the consumer released every
+    struct, else keep them (and the block) until it has."""
+    if block.released():
+        block.arrays = None
+        return
+    blocks = getattr(_local, "blocks", {})
+    if blocks.get(block.layout.sig) is block:
+        del blocks[block.layout.sig]
+    with _held_lock:
+        _held.append(block)
+
+
+def _prune_held():
+    with _held_lock:
+        for b in [b for b in _held if b.released()]:
+            b.arrays = None
+            _held.remove(b)
 
 
 # ------------------------------------------------------------------ import
