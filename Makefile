@@ -5,7 +5,9 @@
 #   make onnxruntime  build/onnxruntime/libonnxruntime.so.1 (from the npm package)
 #   make test-go      go vet, go test (also with -race for the cgo layer), fuzzing
 #   make test-c       the C example, plain and under AddressSanitizer, and C++
-#   make test-python  the Python bindings' tests against build/libstaa.so
+#   make pyext        the Python package's C extension, in place (bindings/python/src/staa)
+#   make test-python  the Python bindings' tests against build/libstaa.so, through the
+#                     C extension, then the call tests again through ctypes
 #   make test         all three
 #   make demo         staa explain on a generated clip with the shipped model (out/explain),
 #                     then the engine demo (out/demo.png)
@@ -38,7 +40,7 @@ C_FLAGS   := -std=c11 -O1 -g -Wall -Wextra -Werror -Iinclude
 CXX_FLAGS := -std=c++11 -O1 -Wall -Wextra -pedantic -Werror -Iinclude
 LINK      := -L$(BUILD) -lstaa -Wl,-rpath,'$$ORIGIN' -lpthread -lm
 
-.PHONY: all setup lib onnxruntime test test-go test-c test-python demo explain bench model check-model clean check-symbols
+.PHONY: all setup lib pyext onnxruntime test test-go test-c test-python demo explain bench model check-model clean check-symbols
 
 all: lib
 
@@ -54,6 +56,14 @@ lib:
 	@mkdir -p $(BUILD)
 	$(GO) build -buildmode=c-shared -trimpath -ldflags "$(LIB_LDFLAGS)" -o $(LIB) ./capi
 	ln -sf libstaa.so $(BUILD)/libstaa.so.1
+
+# staa._fastcall, built in place for the tests (pip builds it into the wheel
+# the same way: Python's limited API 3.11, one build for later Pythons).
+PYEXT := bindings/python/src/staa/_fastcall.abi3.so
+pyext: $(PYEXT)
+$(PYEXT): bindings/python/src/staa/_fastcall.c
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -DPy_LIMITED_API=0x030B0000 \
+		-I"$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" -o $@ $<
 
 # The only exported symbols are staa_* (the "A" line is the version node).
 check-symbols: lib
@@ -96,8 +106,12 @@ test-c: lib check-symbols onnxruntime
 	$(CXX) $(CXX_FLAGS) examples/c/compat.cpp $(LINK) -o $(BUILD)/compat_cpp
 	$(BUILD)/compat_cpp
 
-test-python: lib
+test-python: lib pyext
 	STAA_LIBRARY=$(abspath $(LIB)) PYTHONPATH=bindings/python/src $(PYTHON) -m pytest bindings/python/tests -q
+	STAA_NO_FASTCALL=1 STAA_LIBRARY=$(abspath $(LIB)) PYTHONPATH=bindings/python/src $(PYTHON) -m pytest -q \
+		bindings/python/tests/test_attribute.py bindings/python/tests/test_cbatch.py \
+		bindings/python/tests/test_zero_copy.py bindings/python/tests/test_errors.py \
+		bindings/python/tests/test_session.py
 
 # The README's first command: the main job on the shipped defaults (the
 # shipped model on a generated clip; the MP4 only when ffmpeg is there), then

@@ -18,6 +18,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 PYTHON=${PYTHON:-python3}
+# Python's headers, for the package's C extension (staa._fastcall, make pyext):
+# Debian's python3 needs python3-dev; a python.org or pyenv build has them.
+if ! "$PYTHON" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+  echo "setup: apt-get install python3-dev"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-dev
+fi
 # torch from PyPI is the CUDA build (several GB): install it only when missing.
 missing=()
 for mod in numpy pyarrow PIL pytest torch transformers onnx onnxruntime onnxscript; do

@@ -159,3 +159,72 @@ def test_calls_from_many_threads_release_everything():
         np.testing.assert_array_equal(r.spatial, want.spatial)
         np.testing.assert_array_equal(r.temporal, want.temporal)
     assert not _cbatch._held
+
+
+# ------------------------------------------------------------------ staa._fastcall
+
+
+def test_fastcall_is_built_in_ci():
+    """CI builds the extension (make pyext): a silent fall back to ctypes there
+    would leave it untested."""
+    import os
+
+    from staa import _call
+
+    if not os.environ.get("CI") or os.environ.get("STAA_NO_FASTCALL"):
+        pytest.skip("only checked in CI, on the fast path")
+    assert _call._fastcall is not None
+
+
+@pytest.mark.parametrize("case_index", range(6))
+def test_fastcall_and_ctypes_give_the_same_result(monkeypatch, case_index):
+    """The C extension and the ctypes path return the same arrays, bit for bit,
+    and the same metadata."""
+    import staa
+    from data import CASES, make
+    from staa import _call
+
+    if _call._fastcall is None:
+        pytest.skip("staa._fastcall is not built")
+    case = CASES[case_index]
+    arrays = make(case)
+    fast = staa.attribute(**arrays, **case.geometry(), volume=True)
+    monkeypatch.setattr(_call, "_fastcall", None)
+    slow = staa.attribute(**arrays, **case.geometry(), volume=True)
+    for name in ("spatial", "temporal", "volume"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name))
+    assert (fast.method, fast.temporal_attention, fast.library_version) == \
+        (slow.method, slow.temporal_attention, slow.library_version)
+
+
+def test_fastcall_columns_point_at_the_callers_memory():
+    """What the extension hands the library is the caller's buffer: a numpy
+    array itself (read through the buffer protocol), a tensor's data_ptr()."""
+    from staa import _arrays, _call
+
+    x = np.random.default_rng(1).random((2, 1, 3, 5, 5), dtype=np.float32)
+    name, data, shape, fmt = _call._column("joint", _arrays.attention(x, "joint", None))
+    assert (name, shape, fmt) == (b"joint", x.shape, b"f")
+    assert data is x
+    torch = pytest.importorskip("torch")
+    t = torch.rand(3, 1, 3, 5, 5, dtype=torch.float16)[1:]  # with a storage offset
+    name, data, shape, fmt = _call._column("joint", _arrays.attention(t, "joint", None))
+    assert data == t.data_ptr() and shape == (2, 1, 3, 5, 5) and fmt == b"e"
+
+
+def test_fastcall_outputs_outlive_the_call_and_free_with_their_arrays():
+    """Output arrays are views of the library's memory, kept alive by their
+    buffers: they stay valid after other calls, and writable."""
+    import staa
+    from data import CASES, make
+
+    case = CASES[4]
+    arrays = make(case)
+    first = staa.attribute(**arrays, **case.geometry())
+    want = first.spatial.copy()
+    for _ in range(20):
+        staa.attribute(**arrays, **case.geometry())
+    gc.collect()
+    np.testing.assert_array_equal(first.spatial, want)
+    first.spatial[...] = 0  # writable, owned by this result alone
+    assert not first.spatial.any()

@@ -114,8 +114,22 @@ def stack_layers(layers, name, fold):
     return out
 
 
+def _plain_torch(x):
+    """Whether x is a tensor the library can read where it is: CPU, dense,
+    C-contiguous, float32 or float16, no lazy negation."""
+    import torch
+
+    return ((x.dtype is torch.float32 or x.dtype is torch.float16) and x.is_cpu
+            and x.layout is torch.strided and x.is_contiguous() and not x.is_neg())
+
+
 def attention(x, name, fold):
-    """One attention input (array or per-layer tuple) as a contiguous numpy array."""
+    """One attention input (array or per-layer tuple) as a contiguous numpy
+    array, or the torch tensor itself when the library can read it in place
+    (the call reads its data_ptr(); a numpy view would cost more than a small
+    attribution)."""
     if isinstance(x, (tuple, list)):
         return stack_layers(x, name, fold)
+    if is_torch(x) and _plain_torch(x):
+        return x
     return to_numpy(x, name)

@@ -58,7 +58,7 @@ def _check_batch(columns):
             batch = arr.shape[0]
         elif arr.shape[0] != batch:
             raise StaaValueError(f"staa: {name} has batch size {arr.shape[0]}, other inputs {batch}")
-    if batch == 0 or any(arr.size == 0 for arr in columns.values()):
+    if batch == 0 or any(0 in arr.shape for arr in columns.values()):
         raise StaaValueError("staa: empty input (a batch of 0 clips or a zero-sized axis)")
 
 

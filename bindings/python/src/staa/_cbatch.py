@@ -250,7 +250,7 @@ def export(columns):
     array (B, ...)}, no copy. Pass the block to ``finish`` once the structs
     have been given to the library and the call has returned."""
     names = tuple(columns)
-    arrs = [columns[n] for n in names]
+    arrs = [columns[n] if isinstance(columns[n], np.ndarray) else columns[n].detach().numpy() for n in names]
     rows = len(arrs[0])
     sig = (names, tuple(a.shape[1:] for a in arrs), tuple(a.dtype for a in arrs))
     for name, a in zip(names, arrs):
@@ -358,9 +358,16 @@ def read_metadata(address):
     end = address + 4
     for _ in range(2 * n):  # walk the lengths, then read the bytes at once
         end += 4 + _INT32.unpack_from(_MEMORY, end)[0]
-    raw = _MEMORY[address:end].tobytes()
+    return parse_metadata(_MEMORY[address:end].tobytes())
+
+
+def parse_metadata(raw):
+    """{key: value} of C Data Interface metadata given as bytes (b"": none)."""
+    if not raw:
+        return {}
     out = _metadata_cache.get(raw)
     if out is None:
+        (n,) = _INT32.unpack_from(raw, 0)
         out, pos = {}, 4
         for _ in range(n):
             k, pos = _chunk(raw, pos)
@@ -394,6 +401,27 @@ def _row_shape(name, field_meta, size):
     if math.prod(shape) != size:
         raise StaaValueError(f"staa: output column {name!r}: shape {shape} does not hold {size} values")
     return shape
+
+
+def from_outputs(meta_raw, outputs):
+    """The Batch of what staa._fastcall returned: the schema's raw metadata and,
+    per column, (name, format, row size, raw field metadata, rows, buffer)."""
+    columns = {}
+    for name, fmt, size, field_raw, rows, buf in outputs:
+        key = (name, fmt, size, field_raw)
+        kind = _output_kinds.get(key)
+        if kind is None:
+            dtype = _DTYPE.get(fmt.encode())
+            if dtype is None:
+                raise StaaValueError(f"staa: output column {name!r} has values of format {fmt!r}")
+            kind = (dtype, _row_shape(name, parse_metadata(field_raw), size))
+            if len(_output_kinds) < 1024:
+                _output_kinds[key] = kind
+        columns[name] = np.frombuffer(buf, kind[0]).reshape((rows,) + kind[1])
+    return Batch(parse_metadata(meta_raw), columns)
+
+
+_output_kinds = {}  # (name, format, row size, raw field metadata) -> (dtype, row shape)
 
 
 def _words(address, layout):

@@ -44,23 +44,26 @@ def attribute_options(*, layout, frames, grid, cls, tubelet, method, head_fusion
 _encoded = {}  # the arguments of attribute_options → (options, their JSON)
 
 
-def encoded_attribute_options(**kwargs):
-    """(attribute_options(**kwargs), its JSON as bytes), remembered for repeated
+def encoded_attribute_options(*, layout, frames, grid, cls, tubelet, method, head_fusion, residual,
+                              postprocess, volume, workers):
+    """(attribute_options(...), its JSON as bytes), remembered for repeated
     arguments (a post-processing preset name, not an object): encoding the same
     document on every call cost more than a small attribution. The dict is
     shared: do not change it."""
-    grid = kwargs.get("grid")
+    args = (layout, frames, grid, cls, tubelet, method, head_fusion, residual, postprocess, volume, workers)
     key = None
-    if isinstance(kwargs.get("postprocess"), str) and isinstance(grid, (tuple, list)):
+    if isinstance(postprocess, str) and isinstance(grid, (tuple, list)):
         # The types too: 8.0 == 8, but frames=8.0 must still be refused.
-        key = tuple((k, type(v), tuple(v) if k == "grid" else v) for k, v in kwargs.items())
+        key = args[:2] + (tuple(grid),) + args[3:] + tuple(map(type, args)) + tuple(map(type, grid))
         try:
             hit = _encoded.get(key)
         except TypeError:  # an unhashable value: not cached
             key, hit = None, None
         if hit is not None:
             return hit
-    opts = attribute_options(**kwargs)
+    opts = attribute_options(layout=layout, frames=frames, grid=grid, cls=cls, tubelet=tubelet, method=method,
+                             head_fusion=head_fusion, residual=residual, postprocess=postprocess,
+                             volume=volume, workers=workers)
     out = (opts, json.dumps(opts, separators=(",", ":")).encode())
     if key is not None and len(_encoded) < 256:
         _encoded[key] = out
