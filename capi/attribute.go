@@ -37,12 +37,12 @@ func attribute(a args, engine attributeFunc) error {
 	if err != nil {
 		return withStatus(statusInvalid, err)
 	}
-	rec, err := importBatch(a)
+	in, err := importBatch(a)
 	if err != nil {
 		return err
 	}
-	defer rec.Release()
-	clips, err := arrowio.ReadClips(rec, cfg)
+	defer in.release()
+	clips, err := arrowio.ReadClipColumns(in.cols, in.rows, cfg)
 	if err != nil {
 		return withStatus(statusInvalid, err)
 	}
@@ -74,12 +74,12 @@ func postprocess(a args, post postprocessFunc) error {
 	if err != nil {
 		return withStatus(statusInvalid, err)
 	}
-	rec, err := importBatch(a)
+	in, err := importBatch(a)
 	if err != nil {
 		return err
 	}
-	defer rec.Release()
-	vols, err := arrowio.ReadVolumes(rec)
+	defer in.release()
+	vols, err := arrowio.ReadVolumeColumns(in.cols, in.rows)
 	if err != nil {
 		return withStatus(statusInvalid, err)
 	}
@@ -134,13 +134,43 @@ func (a args) prepare() error {
 	return nil
 }
 
-// importBatch imports the input record batch (a struct array): in place
-// when importFlat can, else through arrow-go, taking ownership of it. The caller releases the record; a.consume releases
-// whatever the import did not take.
-func importBatch(a args) (arrow.RecordBatch, error) {
-	if rec, ok := importFlat(a); ok {
-		return rec, nil
+// input is an imported input batch: its columns and rows, and the record
+// that holds them when arrow-go imported it.
+type input struct {
+	cols []arrowio.InputColumn
+	rows int
+	rec  arrow.RecordBatch // nil when read in place
+}
+
+// release releases the record, if any; the columns are invalid afterwards.
+func (in input) release() {
+	if in.rec != nil {
+		in.rec.Release()
 	}
+}
+
+// importBatch imports the input record batch (a struct array): in place
+// when importFlat can, else through arrow-go (importRecord). The caller
+// releases the input; a.consume releases whatever the import did not take.
+func importBatch(a args) (input, error) {
+	if cols, rows, ok := importFlat(a); ok {
+		return input{cols: cols, rows: rows}, nil
+	}
+	rec, err := importRecord(a)
+	if err != nil {
+		return input{}, err
+	}
+	cols, rows, err := arrowio.RecordColumns(rec)
+	if err != nil {
+		rec.Release()
+		return input{}, withStatus(statusInvalid, err)
+	}
+	return input{cols: cols, rows: rows, rec: rec}, nil
+}
+
+// importRecord imports the input batch through arrow-go's cdata, taking
+// ownership of it.
+func importRecord(a args) (arrow.RecordBatch, error) {
 	field, arr, err := cdata.ImportCArray(a.cIn(), a.cInSchema())
 	if err != nil {
 		return nil, withStatus(statusInvalid, fmt.Errorf("staa: cannot import the input batch: %w", err))

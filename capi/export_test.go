@@ -113,7 +113,7 @@ func TestImportFlat(t *testing.T) {
 	defer out.free()
 	a, done := testArgs(b, optsLast, out)
 	defer done()
-	rec, ok := importFlat(a)
+	cols, rows, ok := importFlat(a)
 	if !ok {
 		t.Fatal("importFlat refused a flat batch")
 	}
@@ -121,17 +121,16 @@ func TestImportFlat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clips, err := arrowio.ReadClips(rec, cfg)
+	clips, err := arrowio.ReadClipColumns(cols, rows, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(clips) != 2 || clips[0].Spatial.F32[0] != vals[clipSize] || clips[1].Spatial.F32[5] != vals[2*clipSize+5] {
 		t.Errorf("clips do not start at rows 1 and 2 of the C buffer")
 	}
-	rec.Release()
 
 	b.setNullCountUnknown()
-	if _, ok := importFlat(a); ok {
+	if _, _, ok := importFlat(a); ok {
 		t.Error("importFlat took a batch with null_count -1")
 	}
 }

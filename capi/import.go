@@ -5,62 +5,53 @@ import "C"
 
 import (
 	"encoding/binary"
+	"math"
 	"strconv"
 	"strings"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/staa-dev/staa/staa/arrowio"
 )
 
-// importFlat reads the input batch in place when it has the shape every
-// caller sends: a struct array ("+s", offset 0) of FixedSizeList columns of
-// fixed-width values, no dictionaries, every null count 0. It returns false for anything else, which
-// cdata.ImportCArray handles.
+// importFlat describes the input batch's columns in place when the batch has
+// the shape every caller sends: a struct array ("+s", offset 0) of
+// FixedSizeList columns of fixed-width values, no dictionaries, every null
+// count 0. It returns false for anything else, which cdata.ImportCArray
+// handles.
 //
-// The record's buffers are Go slices over the caller's memory and the C
-// structs are not moved: a.consume releases them when the call returns, after
-// the last use of the record. Only the top-level structs are released, once
-// each, as the C Data Interface asks of a consumer; arrow-go's importer also
-// releases every child schema, each a callback into the producer (into
+// The columns' values are Go slices over the caller's memory and the C
+// structs are not moved: a.consume releases them when the call returns,
+// after the last use of the values. Only the top-level structs are released,
+// once each, as the C Data Interface asks of a consumer; arrow-go's importer
+// also releases every child schema, each a callback into the producer (into
 // Python for the staa package), which cost more than a small attribution.
-func importFlat(a args) (arrow.RecordBatch, bool) {
+// No arrow-go record is built either: the readers (arrowio.ReadClipColumns
+// and friends) take the plain description, and check the rows and values
+// that the columns claim.
+func importFlat(a args) ([]arrowio.InputColumn, int, bool) {
 	sch, arr := a.inSchema, a.in
-	if C.GoString(sch.format) != "+s" || sch.dictionary != nil || arr.dictionary != nil ||
+	if cView(sch.format) != "+s" || sch.dictionary != nil || arr.dictionary != nil ||
 		arr.offset != 0 || arr.length < 0 || arr.n_children != sch.n_children || sch.n_children < 0 ||
 		!nullFree(arr) || arr.n_children > 0 && (arr.children == nil || sch.children == nil) {
-		return nil, false
+		return nil, 0, false
+	}
+	// The schema's own metadata is not read, only checked.
+	if _, _, ok := metadataExtent(sch.metadata); !ok {
+		return nil, 0, false
 	}
 	k := int(sch.n_children)
-	rows := int(arr.length)
 	schemas := unsafe.Slice(sch.children, k)
 	arrays := unsafe.Slice(arr.children, k)
-	fields := make([]arrow.Field, k)
-	cols := make([]arrow.Array, k)
-	release := func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}
+	cols := make([]arrowio.InputColumn, k)
 	for i := range k {
-		f, col, ok := flatColumnIn(schemas[i], arrays[i], rows)
-		if !ok {
-			release()
-			return nil, false
+		var ok bool
+		if cols[i], ok = flatColumnIn(schemas[i], arrays[i]); !ok {
+			return nil, 0, false
 		}
-		fields[i], cols[i] = f, col
 	}
-	md, ok := decodeMetadata(sch.metadata)
-	if !ok {
-		release()
-		return nil, false
-	}
-	rec := array.NewRecordBatch(arrow.NewSchema(fields, &md), cols, int64(rows))
-	release()
-	return rec, true
+	return cols, int(arr.length), true
 }
 
 // nullFree reports whether a says it has no nulls (a null count of 0; -1,
@@ -69,92 +60,127 @@ func nullFree(a *C.struct_ArrowArray) bool {
 	return a.n_buffers >= 1 && a.buffers != nil && a.null_count == 0
 }
 
-// flatColumnIn reads one column: "+w:size" over one child of a type in
-// valueFormats, at least rows long.
-func flatColumnIn(s *C.struct_ArrowSchema, a *C.struct_ArrowArray, rows int) (arrow.Field, arrow.Array, bool) {
-	var f arrow.Field
+// maxValues bounds the values a column may claim, so that their size in
+// bytes is an int.
+const maxValues = math.MaxInt64 / 16
+
+// flatColumnIn describes one column: "+w:size" over one child of a type in
+// valueFormats. Its rows and values are what the C structs say; the readers
+// check them against the batch.
+func flatColumnIn(s *C.struct_ArrowSchema, a *C.struct_ArrowArray) (arrowio.InputColumn, bool) {
+	var c arrowio.InputColumn
 	if s == nil || a == nil || s.dictionary != nil || a.dictionary != nil || s.n_children != 1 || a.n_children != 1 ||
-		s.children == nil || a.children == nil || a.n_buffers != 1 || !nullFree(a) || a.offset < 0 || int64(a.length) < int64(rows) {
-		return f, nil, false
+		s.children == nil || a.children == nil || a.n_buffers != 1 || !nullFree(a) || a.offset < 0 || a.length < 0 {
+		return c, false
 	}
-	format := C.GoString(s.format)
-	size, err := strconv.Atoi(strings.TrimPrefix(format, "+w:"))
-	if !strings.HasPrefix(format, "+w:") || err != nil || size <= 0 {
-		return f, nil, false
+	size, ok := listSize(cView(s.format))
+	if !ok {
+		return c, false
 	}
 	vs, va := *s.children, *a.children
 	if vs == nil || va == nil || vs.dictionary != nil || va.dictionary != nil || vs.n_children != 0 ||
-		va.n_children != 0 || va.n_buffers != 2 || !nullFree(va) || va.offset < 0 {
-		return f, nil, false
+		va.n_children != 0 || va.n_buffers != 2 || !nullFree(va) || va.offset < 0 || va.length < 0 ||
+		int64(va.offset)+int64(va.length) > maxValues {
+		return c, false
 	}
-	elem, ok := typeOf[C.GoString(vs.format)]
+	elem, ok := typeOf[cView(vs.format)]
 	if !ok {
-		return f, nil, false
-	}
-	// The values this column's rows reach must exist.
-	need := (int64(a.offset) + int64(rows)) * int64(size)
-	if int64(va.length) < need {
-		return f, nil, false
+		return c, false
 	}
 	md, ok := decodeMetadata(s.metadata)
 	if !ok {
-		return f, nil, false
+		return c, false
 	}
-	bufs := unsafe.Slice(va.buffers, 2)
 	width := elem.(arrow.FixedWidthDataType).BitWidth() / 8
-	nbytes := int(int64(va.offset)+int64(va.length)) * width
-	if bufs[1] == nil && nbytes > 0 {
-		return f, nil, false
+	data := unsafe.Slice(va.buffers, 2)[1]
+	end := int(int64(va.offset)+int64(va.length)) * width
+	if data == nil && end > 0 {
+		return c, false
 	}
-	var data *memory.Buffer
-	if nbytes > 0 {
-		data = memory.NewBufferBytes(unsafe.Slice((*byte)(bufs[1]), nbytes))
-	} else {
-		data = memory.NewBufferBytes(nil)
+	var values []byte
+	if end > 0 {
+		values = unsafe.Slice((*byte)(data), end)[int(va.offset)*width:]
 	}
-	typ := arrow.FixedSizeListOf(int32(size), elem)
-	typ.SetElemNullable(vs.flags&flagNullable != 0)
-	vals := array.NewData(elem, int(va.length), []*memory.Buffer{nil, data}, nil, 0, int(va.offset))
-	defer vals.Release()
-	list := array.NewData(typ, rows, []*memory.Buffer{nil}, []arrow.ArrayData{vals}, 0, int(a.offset))
-	defer list.Release()
-	f = arrow.Field{Name: C.GoString(s.name), Type: typ, Nullable: s.flags&flagNullable != 0, Metadata: md}
-	return f, array.MakeFromData(list), true
+	return arrowio.InputColumn{
+		Name:     C.GoString(s.name),
+		Metadata: md,
+		Elem:     elem,
+		Size:     size,
+		Len:      int(a.length),
+		Offset:   int(a.offset),
+		Values:   values,
+	}, true
 }
 
-// decodeMetadata reads the C Data Interface's binary metadata (int32 count,
-// then int32-length-prefixed keys and values), or reports false if it is
-// malformed. A NULL pointer is no metadata.
-func decodeMetadata(p *C.char) (arrow.Metadata, bool) {
+// listSize parses a FixedSizeList format, "+w:size".
+func listSize(format string) (int, bool) {
+	digits, ok := strings.CutPrefix(format, "+w:")
+	size, err := strconv.Atoi(digits)
+	return size, ok && err == nil && size > 0 && size <= math.MaxInt32
+}
+
+// cView returns the NUL-terminated C string at p as a Go string over the C
+// memory, not copied: to compare or look up, never to keep.
+func cView(p *C.char) string {
 	if p == nil {
-		return arrow.Metadata{}, true
+		return ""
 	}
-	read := func(at uintptr) int32 {
-		return int32(binary.NativeEndian.Uint32(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(p), at)), 4)))
+	n := 0
+	for *(*byte)(unsafe.Add(unsafe.Pointer(p), n)) != 0 {
+		n++
 	}
-	n := read(0)
+	return unsafe.String((*byte)(unsafe.Pointer(p)), n)
+}
+
+// cInt32 reads the native-endian int32 at p+at.
+func cInt32(p *C.char, at int) int {
+	return int(int32(binary.NativeEndian.Uint32(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(p), at)), 4))))
+}
+
+// metadataExtent walks the C Data Interface's binary metadata at p (int32
+// count, then int32-length-prefixed keys and values) and returns the number
+// of pairs and its size in bytes, or reports false if it is malformed. A
+// NULL pointer is no metadata.
+func metadataExtent(p *C.char) (pairs, size int, ok bool) {
+	if p == nil {
+		return 0, 0, true
+	}
+	n := cInt32(p, 0)
 	if n < 0 || n > 1<<16 {
-		return arrow.Metadata{}, false
+		return 0, 0, false
 	}
-	keys, vals := make([]string, n), make([]string, n)
-	pos := uintptr(4)
-	str := func() (string, bool) {
-		l := read(pos)
-		if l < 0 || l > 1<<24 {
-			return "", false
+	pos := 4
+	for range 2 * n {
+		l := cInt32(p, pos)
+		if l < 0 || l > 1<<24 || pos > 1<<30 {
+			return 0, 0, false
 		}
-		s := C.GoStringN((*C.char)(unsafe.Add(unsafe.Pointer(p), pos+4)), C.int(l))
-		pos += 4 + uintptr(l)
-		return s, true
+		pos += 4 + l
 	}
-	for i := range keys {
-		var ok bool
-		if keys[i], ok = str(); !ok {
-			return arrow.Metadata{}, false
-		}
-		if vals[i], ok = str(); !ok {
-			return arrow.Metadata{}, false
-		}
+	return n, pos, true
+}
+
+// decodeMetadata reads the binary metadata at p, or reports false if it is
+// malformed. The keys and values are substrings of one copy of the whole:
+// the metadata of every column is decoded on every call.
+func decodeMetadata(p *C.char) (arrow.Metadata, bool) {
+	n, size, ok := metadataExtent(p)
+	if !ok || n == 0 {
+		return arrow.Metadata{}, ok
 	}
-	return arrow.NewMetadata(keys, vals), true
+	raw := C.GoStringN(p, C.int(size))
+	// arrow.NewMetadata copies keys and values: a tensor column's two pairs
+	// are gathered on the stack.
+	var buf [4]string
+	kv := buf[:]
+	if 2*n > len(buf) {
+		kv = make([]string, 2*n)
+	}
+	pos := 4
+	for i := range 2 * n {
+		l := cInt32(p, pos)
+		kv[i/2+i%2*n] = raw[pos+4 : pos+4+l] // keys first, then values
+		pos += 4 + l
+	}
+	return arrow.NewMetadata(kv[:n:n], kv[n:2*n]), true
 }

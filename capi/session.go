@@ -419,138 +419,73 @@ type sessionInput struct {
 
 // clipTensorShape returns the per-row shape of a fixed_shape_tensor column
 // whose storage is FixedSizeList<elem>.
-func clipTensorShape(f arrow.Field, elem arrow.DataType) ([]int, error) {
-	fsl, ok := f.Type.(*arrow.FixedSizeListType)
-	if !ok || !arrow.TypeEqual(fsl.Elem(), elem) {
-		return nil, fmt.Errorf("staa: column %q: type %s, want fixed_size_list<%s> (an %s)", f.Name, f.Type, elem, arrowio.FixedShapeTensor)
+func clipTensorShape(c arrowio.InputColumn, elem arrow.DataType) ([]int, error) {
+	if c.Elem == nil || !arrow.TypeEqual(c.Elem, elem) {
+		return nil, fmt.Errorf("staa: column %q: type %v, want fixed_size_list<%s> (an %s)", c.Name, c.Type(), elem, arrowio.FixedShapeTensor)
 	}
-	if name, _ := f.Metadata.GetValue(arrowio.ExtensionNameKey); name != arrowio.FixedShapeTensor {
-		return nil, fmt.Errorf("staa: column %q: field metadata %s is %q, want %q", f.Name, arrowio.ExtensionNameKey, name, arrowio.FixedShapeTensor)
-	}
-	raw, _ := f.Metadata.GetValue(arrowio.ExtensionMetadataKey)
-	var tm struct {
-		Shape       []int64 `json:"shape"`
-		Permutation []int64 `json:"permutation"`
-	}
-	if err := json.Unmarshal([]byte(raw), &tm); err != nil || tm.Shape == nil {
-		return nil, fmt.Errorf("staa: column %q: %s %q has no \"shape\"", f.Name, arrowio.ExtensionMetadataKey, raw)
-	}
-	for i, p := range tm.Permutation {
-		if p != int64(i) {
-			return nil, fmt.Errorf("staa: column %q: permutation %v is not supported (only the identity)", f.Name, tm.Permutation)
-		}
-	}
-	shape := make([]int, len(tm.Shape))
-	n := int64(1)
-	for i, d := range tm.Shape {
-		if d <= 0 || d > int64(^uint32(0)>>1) {
-			return nil, fmt.Errorf("staa: column %q: shape %v has a dimension out of range", f.Name, tm.Shape)
-		}
-		if n *= d; n > int64(^uint32(0)>>1) {
-			return nil, fmt.Errorf("staa: column %q: shape %v is too large", f.Name, tm.Shape)
-		}
-		shape[i] = int(d)
-	}
-	if n != int64(fsl.Len()) {
-		return nil, fmt.Errorf("staa: column %q: shape %v holds %d values but the list size is %d", f.Name, shape, n, fsl.Len())
-	}
-	return shape, nil
+	return c.Shape()
 }
 
-// noNulls checks that a column and its values hold no nulls (a missing or
-// empty validity bitmap means none; a short one is refused).
-func noNulls(name string, arrs ...arrow.Array) error {
-	for _, a := range arrs {
-		d := a.Data()
-		bufs := d.Buffers()
-		if len(bufs) == 0 || bufs[0] == nil || bufs[0].Len() == 0 {
-			continue
-		}
-		if need := (d.Offset() + d.Len() + 7) / 8; bufs[0].Len() < need {
-			return fmt.Errorf("staa: column %q: validity bitmap shorter than the array", name)
-		}
-		if a.NullN() != 0 {
-			return fmt.Errorf("staa: column %q holds nulls (nulls are not allowed)", name)
-		}
-	}
-	return nil
-}
-
-// readSessionInput reads staa_session_explain's batch, without copying: one
-// column, "clip" (uint8 [F, H, W, 3], any frame size) or "pixel_values"
-// (float32, preprocessed, [F, 3, H, W] for the model's layout BFCHW or
-// [3, F, H, W] for BCFHW).
-func readSessionInput(rec arrow.RecordBatch, info runtime.ModelInfo) (sessionInput, error) {
+// readSessionInput reads staa_session_explain's batch of rows rows, without
+// copying: one column, "clip" (uint8 [F, H, W, 3], any frame size) or
+// "pixel_values" (float32, preprocessed, [F, 3, H, W] for the model's layout
+// BFCHW or [3, F, H, W] for BCFHW).
+func readSessionInput(cols []arrowio.InputColumn, rows int, info runtime.ModelInfo) (sessionInput, error) {
 	var in sessionInput
-	rows := int(rec.NumRows())
 	if rows == 0 {
 		return in, errors.New("staa: empty batch: no clips")
 	}
-	fields := rec.Schema().Fields()
-	if len(fields) != 1 {
-		names := make([]string, len(fields))
-		for i, f := range fields {
-			names[i] = strconv.Quote(f.Name)
+	if len(cols) != 1 {
+		names := make([]string, len(cols))
+		for i, c := range cols {
+			names[i] = strconv.Quote(c.Name)
 		}
 		return in, fmt.Errorf("staa: the input batch has columns [%s]; want one column, %q (uint8 [F, H, W, 3]) or %q (float32, preprocessed)",
 			strings.Join(names, ", "), colClip, colPixelValues)
 	}
-	f := fields[0]
+	c := cols[0]
 	g := info.Geometry
-	var elem arrow.DataType
-	switch f.Name {
+	switch c.Name {
 	case colClip:
-		elem = arrow.PrimitiveTypes.Uint8
-	case colPixelValues:
-		elem = arrow.PrimitiveTypes.Float32
-	default:
-		return in, fmt.Errorf("staa: column %q: unknown column; want %q (uint8 [F, H, W, 3]) or %q (float32, preprocessed)", f.Name, colClip, colPixelValues)
-	}
-	shape, err := clipTensorShape(f, elem)
-	if err != nil {
-		return in, err
-	}
-	fsl, ok := rec.Column(0).(*array.FixedSizeList)
-	if !ok {
-		return in, fmt.Errorf("staa: column %q: not a fixed-size list array", f.Name)
-	}
-	values := fsl.ListValues()
-	if err := noNulls(f.Name, fsl, values); err != nil {
-		return in, err
-	}
-	size := int(f.Type.(*arrow.FixedSizeListType).Len())
-	off := fsl.Data().Offset()
-	if end := (off + rows) * size; end > values.Len() {
-		return in, fmt.Errorf("staa: column %q: %d rows of %d values need %d values, the array holds %d", f.Name, rows, size, end, values.Len())
-	}
-	in.batch = rows
-	switch f.Name {
-	case colClip:
+		shape, err := clipTensorShape(c, arrow.PrimitiveTypes.Uint8)
+		if err != nil {
+			return in, err
+		}
+		data, err := arrowio.ColumnValues[uint8](c, rows)
+		if err != nil {
+			return in, err
+		}
 		if len(shape) != 4 || shape[3] != 3 {
-			return in, fmt.Errorf("staa: column %q: shape %v, want [F, H, W, 3] (uint8 RGB frames)", f.Name, shape)
+			return in, fmt.Errorf("staa: column %q: shape %v, want [F, H, W, 3] (uint8 RGB frames)", c.Name, shape)
 		}
 		if shape[0] != g.Frames {
-			return in, fmt.Errorf("staa: column %q: clips of %d frames, but the model takes %d (sample them: uniformly or in sliding windows)", f.Name, shape[0], g.Frames)
+			return in, fmt.Errorf("staa: column %q: clips of %d frames, but the model takes %d (sample them: uniformly or in sliding windows)", c.Name, shape[0], g.Frames)
 		}
-		data := values.(*array.Uint8).Uint8Values()
 		in.clips = make([]runtime.Video, rows)
 		for r := range in.clips {
-			s, e := (off+r)*size, (off+r+1)*size
+			s, e := r*c.Size, (r+1)*c.Size
 			in.clips[r] = runtime.Video{Frames: shape[0], Height: shape[1], Width: shape[2], Data: data[s:e:e]}
 		}
 	case colPixelValues:
+		shape, err := clipTensorShape(c, arrow.PrimitiveTypes.Float32)
+		if err != nil {
+			return in, err
+		}
+		if in.pixels, err = arrowio.ColumnValues[float32](c, rows); err != nil {
+			return in, err
+		}
 		want := []int{g.Frames, 3, info.FrameHeight, info.FrameWidth}
 		if info.InputLayout == "BCFHW" {
 			want[0], want[1] = 3, g.Frames
 		}
 		if fmt.Sprint(shape) != fmt.Sprint(want) {
 			return in, fmt.Errorf("staa: column %q: shape %v, but the model (layout %s, frames %d, frame size %d×%d) takes %v",
-				f.Name, shape, info.InputLayout, g.Frames, info.FrameHeight, info.FrameWidth, want)
+				c.Name, shape, info.InputLayout, g.Frames, info.FrameHeight, info.FrameWidth, want)
 		}
-		data := values.(*array.Float32).Float32Values()
-		s, e := off*size, (off+rows)*size
-		in.pixels = data[s:e:e]
+	default:
+		return in, fmt.Errorf("staa: column %q: unknown column; want %q (uint8 [F, H, W, 3]) or %q (float32, preprocessed)", c.Name, colClip, colPixelValues)
 	}
+	in.batch = rows
 	return in, nil
 }
 
@@ -574,12 +509,12 @@ func sessionExplain(h uintptr, a args, mem memory.Allocator) error {
 	if err != nil {
 		return withStatus(statusInvalid, err)
 	}
-	rec, err := importBatch(a)
+	batch, err := importBatch(a)
 	if err != nil {
 		return err
 	}
-	defer rec.Release()
-	in, err := readSessionInput(rec, info)
+	defer batch.release()
+	in, err := readSessionInput(batch.cols, batch.rows, info)
 	if err != nil {
 		return withStatus(statusInvalid, err)
 	}

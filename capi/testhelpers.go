@@ -415,3 +415,10 @@ func cMetadata(p *C.char) []byte {
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), n)
 }
+
+// setColumn sets the offset and length of column i of o's array (the
+// FixedSizeList, not its values).
+func setColumn(o cOutput, i int, offset, length int64) {
+	c := unsafe.Slice(o.arr.children, o.arr.n_children)[i]
+	c.offset, c.length = C.int64_t(offset), C.int64_t(length)
+}

@@ -28,7 +28,9 @@
 // their attention. Unknown columns, nulls, other element types and shapes
 // that do not fit the geometry are errors. Reading is zero-copy: the
 // staa.Tensor of each row is a slice over the Arrow buffer, so the record must
-// outlive the clips.
+// outlive the clips. The readers work on plain column descriptions
+// (InputColumn): RecordColumns makes them of a record, package capi of a C
+// batch, in place, without an arrow-go record.
 //
 // Output columns: "spatial" [F, h, w], "temporal" [F] and, on request,
 // "volume" [F, h, w], all float32; schema metadata "staa.temporal_attention"

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/float16"
 
 	"github.com/staa-dev/staa/staa"
@@ -55,11 +54,39 @@ func addSat(a, b int64) int64 {
 type column struct {
 	name string
 	base string // for a *_grad twin: the column whose shape it has
-	want []dim  // expected per-row shape; nil for a twin
+	want dims   // expected per-row shape; empty for a twin
 	set  func(c *staa.Clip, t staa.Tensor)
 }
 
-func layoutColumns(g staa.Geometry) (required string, cols []column) {
+// dims is an expected per-row shape of up to 5 axes, in an array rather
+// than a slice so that a layout is a plain value (no allocation per call).
+type dims struct {
+	axes [5]dim
+	rank int
+}
+
+func dimsOf(ds ...dim) dims {
+	var d dims
+	d.rank = copy(d.axes[:], ds)
+	return d
+}
+
+func (d *dims) list() []dim { return d.axes[:d.rank] }
+
+// inputLayout is the input columns of a layout, by value.
+type inputLayout struct {
+	required string // the column the layout cannot do without
+	cols     [maxLayoutColumns]column
+	n        int
+}
+
+func (l *inputLayout) columns() []column { return l.cols[:l.n] }
+
+// maxLayoutColumns bounds the columns of a layout (divided: spatial,
+// temporal and their gradients).
+const maxLayoutColumns = 4
+
+func layoutColumns(g staa.Geometry) inputLayout {
 	tub := int64(g.Tubelet)
 	if tub == 0 {
 		tub = 1
@@ -70,18 +97,18 @@ func layoutColumns(g staa.Geometry) (required string, cols []column) {
 	L, H := dim{sym: "L"}, dim{sym: "H"}
 	if g.Layout == staa.Joint {
 		S := addSat(C, mulSat(T, N))
-		return ColJoint, []column{
-			{name: ColJoint, want: []dim{L, H, {n: S}, {n: S}}, set: func(c *staa.Clip, t staa.Tensor) { c.Joint = t }},
+		return inputLayout{required: ColJoint, n: 2, cols: [maxLayoutColumns]column{
+			{name: ColJoint, want: dimsOf(L, H, dim{n: S}, dim{n: S}), set: func(c *staa.Clip, t staa.Tensor) { c.Joint = t }},
 			{name: ColJointGrad, base: ColJoint, set: func(c *staa.Clip, t staa.Tensor) { c.JointGrad = t }},
-		}
+		}}
 	}
 	CN := addSat(C, N)
-	return ColSpatial, []column{
-		{name: ColSpatial, want: []dim{L, {n: T}, H, {n: CN}, {n: CN}}, set: func(c *staa.Clip, t staa.Tensor) { c.Spatial = t }},
-		{name: ColTemporal, want: []dim{L, {n: N}, H, {n: T}, {n: T}}, set: func(c *staa.Clip, t staa.Tensor) { c.Temporal = t }},
+	return inputLayout{required: ColSpatial, n: 4, cols: [maxLayoutColumns]column{
+		{name: ColSpatial, want: dimsOf(L, dim{n: T}, H, dim{n: CN}, dim{n: CN}), set: func(c *staa.Clip, t staa.Tensor) { c.Spatial = t }},
+		{name: ColTemporal, want: dimsOf(L, dim{n: N}, H, dim{n: T}, dim{n: T}), set: func(c *staa.Clip, t staa.Tensor) { c.Temporal = t }},
 		{name: ColSpatialGrad, base: ColSpatial, set: func(c *staa.Clip, t staa.Tensor) { c.SpatialGrad = t }},
 		{name: ColTemporalGrad, base: ColTemporal, set: func(c *staa.Clip, t staa.Tensor) { c.TemporalGrad = t }},
-	}
+	}}
 }
 
 func columnNames(cols []column) string {
@@ -124,74 +151,65 @@ func equalShapes(a, b []int) bool {
 	return true
 }
 
-// ReadClips returns the clips of rec, one per row, for the geometry of cfg.
-//
-// It checks the column names (for cfg's layout), their types and field
-// metadata, the per-row shapes against the geometry (L and H are free, but
-// the same L across columns, and a *_grad twin has exactly the shape of its
-// attention), and that nothing is null. It does not look at the values: the
-// engine refuses NaN and infinities.
+// ReadClips returns the clips of rec, one per row, for the geometry of cfg:
+// ReadClipColumns on rec's columns.
 //
 // Zero copy: the tensors of the returned clips are slices over rec's
 // buffers, valid while rec is.
 func ReadClips(rec arrow.RecordBatch, cfg staa.Config) ([]staa.Clip, error) {
-	if rec == nil {
-		return nil, errors.New("staa: no record batch")
+	cols, rows, err := RecordColumns(rec)
+	if err != nil {
+		return nil, err
 	}
+	return ReadClipColumns(cols, rows, cfg)
+}
+
+// ReadClipColumns returns the clips of a batch of rows rows and columns
+// cols, one per row, for the geometry of cfg.
+//
+// It checks the column names (for cfg's layout), their types and field
+// metadata, the per-row shapes against the geometry (L and H are free, but
+// the same L across columns, and a *_grad twin has exactly the shape of its
+// attention), and that every column has the batch's rows, values and no
+// nulls. It does not look at the values: the engine refuses NaN and
+// infinities.
+//
+// Zero copy: the tensors of the returned clips are slices over the columns'
+// Values.
+func ReadClipColumns(cols []InputColumn, rows int, cfg staa.Config) ([]staa.Clip, error) {
 	g := cfg.Geometry
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
-	rows := rec.NumRows()
 	if rows <= 0 {
 		return nil, errors.New("staa: empty batch: the record batch has no rows (one row per clip)")
 	}
-	required, cols := layoutColumns(g)
-	schema := rec.Schema()
-	if schema == nil || int64(schema.NumFields()) != rec.NumCols() {
-		return nil, errors.New("staa: record batch schema does not match its columns")
-	}
+	lay := layoutColumns(g)
+	layout := lay.columns()
 	type found struct {
 		idx   int
 		shape []int
 	}
-	seen := make(map[string]found, len(cols))
-	for i, f := range schema.Fields() {
-		ok := false
-		for _, c := range cols {
-			if c.name == f.Name {
-				ok = true
-				break
-			}
+	seen := make(map[string]found, len(layout))
+	for i, c := range cols {
+		if err := inLayout(c.Name, g, layout); err != nil {
+			return nil, err
 		}
-		if !ok {
-			other := staa.Joint
-			if g.Layout == staa.Joint {
-				other = staa.Divided
-			}
-			_, oc := layoutColumns(staa.Geometry{Layout: other})
-			for _, c := range oc {
-				if c.name == f.Name {
-					return nil, fmt.Errorf("staa: column %q is not used by layout %s (want %s); did you mean layout %s?", f.Name, g.Layout, columnNames(cols), other)
-				}
-			}
-			return nil, fmt.Errorf("staa: column %q: unknown column for layout %s (want %s)", f.Name, g.Layout, columnNames(cols))
+		if _, dup := seen[c.Name]; dup {
+			return nil, fmt.Errorf("staa: column %q appears twice", c.Name)
 		}
-		if _, dup := seen[f.Name]; dup {
-			return nil, fmt.Errorf("staa: column %q appears twice", f.Name)
-		}
-		shape, _, err := TensorShape(f)
+		shape, err := c.tensorShape()
 		if err != nil {
 			return nil, err
 		}
-		seen[f.Name] = found{idx: i, shape: shape}
+		seen[c.Name] = found{idx: i, shape: shape}
 	}
-	if _, ok := seen[required]; !ok {
-		return nil, fmt.Errorf("staa: missing column %q (layout %s needs it)", required, g.Layout)
+	if _, ok := seen[lay.required]; !ok {
+		return nil, fmt.Errorf("staa: missing column %q (layout %s needs it)", lay.required, g.Layout)
 	}
 
 	// Shapes: against the geometry, then across columns.
-	for _, c := range cols {
+	for _, c := range layout {
 		fc, ok := seen[c.name]
 		if !ok {
 			continue
@@ -206,8 +224,8 @@ func ReadClips(rec arrow.RecordBatch, cfg staa.Config) ([]staa.Clip, error) {
 			}
 			continue
 		}
-		if !matches(fc.shape, c.want) {
-			return nil, fmt.Errorf("staa: column %q: shape %v does not match %s: want %s", c.name, fc.shape, describe(g), shapeString(c.want))
+		if !matches(fc.shape, c.want.list()) {
+			return nil, fmt.Errorf("staa: column %q: shape %v does not match %s: want %s", c.name, fc.shape, describe(g), shapeString(c.want.list()))
 		}
 	}
 	if ft, ok := seen[ColTemporal]; ok {
@@ -219,151 +237,100 @@ func ReadClips(rec arrow.RecordBatch, cfg staa.Config) ([]staa.Clip, error) {
 
 	// Check every column before allocating anything per row: a corrupt
 	// batch may claim any number of rows.
-	views := make([]rowView, len(cols))
-	for i, c := range cols {
+	var views [maxLayoutColumns]rowView
+	for i, c := range layout {
 		fc, ok := seen[c.name]
 		if !ok {
 			continue
 		}
-		v, err := tensorRows(schema.Field(fc.idx), fc.shape, rec.Column(fc.idx), rows)
+		v, err := cols[fc.idx].view(fc.shape, rows)
 		if err != nil {
 			return nil, err
 		}
 		views[i] = v
 	}
 	clips := make([]staa.Clip, rows)
-	for i, c := range cols {
+	for i, c := range layout {
 		if _, ok := seen[c.name]; !ok {
 			continue
 		}
 		for r := range clips {
-			c.set(&clips[r], views[i].row(int64(r)))
+			c.set(&clips[r], views[i].row(r))
 		}
 	}
 	return clips, nil
 }
 
-// rowView is a checked tensor column: row r is elements
-// [(off+r)·size, (off+r+1)·size) of f32 or f16.
-type rowView struct {
-	shape     []int
-	f32       []float32
-	f16       []float16.Num
-	off, size int64
-}
-
-func (v rowView) row(r int64) staa.Tensor {
-	s := (v.off + r) * v.size
-	e := s + v.size
-	if v.f16 != nil {
-		return staa.Tensor{Shape: v.shape, F16: v.f16[s:e:e]}
-	}
-	return staa.Tensor{Shape: v.shape, F32: v.f32[s:e:e]}
-}
-
-// tensorRows checks that column arr of field f holds rows non-null tensors of
-// the given shape and returns the view that cuts them out without copying.
-func tensorRows(f arrow.Field, shape []int, arr arrow.Array, rows int64) (rowView, error) {
-	v := rowView{shape: shape}
-	if arr == nil || !arrow.TypeEqual(arr.DataType(), f.Type) {
-		return v, fmt.Errorf("staa: column %q: array type does not match the field type %s", f.Name, f.Type)
-	}
-	fsl, ok := arr.(*array.FixedSizeList)
-	if !ok {
-		return v, fmt.Errorf("staa: column %q: not a fixed-size list array", f.Name)
-	}
-	if int64(fsl.Len()) < rows {
-		return v, fmt.Errorf("staa: column %q has %d rows, the batch %d", f.Name, fsl.Len(), rows)
-	}
-	values := fsl.ListValues()
-	if values == nil {
-		return v, fmt.Errorf("staa: column %q: no values", f.Name)
-	}
-	v.size = int64(f.Type.(*arrow.FixedSizeListType).Len())
-	v.off = int64(fsl.Data().Offset())
-	// the values of rows [0, rows) are [off·size, (off+rows)·size)
-	end := mulSat(addSat(v.off, rows), v.size)
-	if v.off < 0 || v.size <= 0 || end > int64(values.Len()) {
-		return v, fmt.Errorf("staa: column %q: %d rows of %d values need %d values, the array holds %d", f.Name, rows, v.size, end, values.Len())
-	}
-	// Null checks. NullN and IsNull trust the validity bitmap: check that it
-	// covers the array first (a missing or empty bitmap means no nulls).
-	rowNulls, ok1 := hasNulls(fsl)
-	valNulls, ok2 := hasNulls(values)
-	if !ok1 || !ok2 {
-		return v, fmt.Errorf("staa: column %q: validity bitmap shorter than the array", f.Name)
-	}
-	if rowNulls {
-		for r := 0; r < int(rows); r++ {
-			if fsl.IsNull(r) {
-				return v, fmt.Errorf("staa: column %q: row %d is null (nulls are not allowed)", f.Name, r)
-			}
+// inLayout returns the error for a column named name that the layout of g
+// (whose columns are layout) does not use, or nil.
+func inLayout(name string, g staa.Geometry, layout []column) error {
+	for _, c := range layout {
+		if c.name == name {
+			return nil
 		}
 	}
-	if valNulls {
-		return v, fmt.Errorf("staa: column %q: holds null values (nulls are not allowed)", f.Name)
+	other := staa.Joint
+	if g.Layout == staa.Joint {
+		other = staa.Divided
 	}
-	switch a := values.(type) {
-	case *array.Float32:
-		v.f32 = a.Float32Values()
-		if int64(len(v.f32)) < end {
-			return v, fmt.Errorf("staa: column %q: values buffer too short", f.Name)
+	oc := layoutColumns(staa.Geometry{Layout: other})
+	for _, c := range oc.columns() {
+		if c.name == name {
+			return fmt.Errorf("staa: column %q is not used by layout %s (want %s); did you mean layout %s?", name, g.Layout, columnNames(layout), other)
 		}
-	case *array.Float16:
-		v.f16 = a.Values()
-		if int64(len(v.f16)) < end {
-			return v, fmt.Errorf("staa: column %q: values buffer too short", f.Name)
-		}
-	default:
-		return v, fmt.Errorf("staa: column %q: element type %s, want float32 or float16", f.Name, values.DataType())
 	}
-	return v, nil
+	return fmt.Errorf("staa: column %q: unknown column for layout %s (want %s)", name, g.Layout, columnNames(layout))
 }
 
 // ReadVolumes returns the volumes of rec's single column "volume"
-// ([F, h, w] per row, float32 or float16), the input of staa_postprocess.
-// float32 volumes are slices over rec's buffers (zero copy, valid while rec
-// is); float16 ones are widened into new memory.
+// ([F, h, w] per row, float32 or float16), the input of staa_postprocess:
+// ReadVolumeColumns on rec's columns. float32 volumes are slices over rec's
+// buffers (zero copy, valid while rec is); float16 ones are widened into new
+// memory.
 func ReadVolumes(rec arrow.RecordBatch) ([]staa.Volume, error) {
-	if rec == nil {
-		return nil, errors.New("staa: no record batch")
+	cols, rows, err := RecordColumns(rec)
+	if err != nil {
+		return nil, err
 	}
-	rows := rec.NumRows()
+	return ReadVolumeColumns(cols, rows)
+}
+
+// ReadVolumeColumns returns the volumes of a batch of rows rows whose single
+// column is "volume" ([F, h, w] per row, float32 or float16). float32
+// volumes are slices over the column's Values; float16 ones are widened into
+// new memory.
+func ReadVolumeColumns(cols []InputColumn, rows int) ([]staa.Volume, error) {
 	if rows <= 0 {
 		return nil, errors.New("staa: empty batch: the record batch has no rows (one row per volume)")
 	}
-	schema := rec.Schema()
-	if schema == nil || int64(schema.NumFields()) != rec.NumCols() {
-		return nil, errors.New("staa: record batch schema does not match its columns")
-	}
 	idx := -1
-	for i, f := range schema.Fields() {
-		if f.Name != ColVolume {
-			return nil, fmt.Errorf("staa: column %q: unknown column (staa_postprocess takes the single column %q)", f.Name, ColVolume)
+	for i, c := range cols {
+		if c.Name != ColVolume {
+			return nil, fmt.Errorf("staa: column %q: unknown column (staa_postprocess takes the single column %q)", c.Name, ColVolume)
 		}
 		if idx >= 0 {
-			return nil, fmt.Errorf("staa: column %q appears twice", f.Name)
+			return nil, fmt.Errorf("staa: column %q appears twice", c.Name)
 		}
 		idx = i
 	}
 	if idx < 0 {
 		return nil, fmt.Errorf("staa: missing column %q", ColVolume)
 	}
-	f := schema.Field(idx)
-	shape, _, err := TensorShape(f)
+	c := cols[idx]
+	shape, err := c.tensorShape()
 	if err != nil {
 		return nil, err
 	}
 	if len(shape) != 3 {
-		return nil, fmt.Errorf("staa: column %q: shape %v, want [F h w]", f.Name, shape)
+		return nil, fmt.Errorf("staa: column %q: shape %v, want [F h w]", c.Name, shape)
 	}
-	v, err := tensorRows(f, shape, rec.Column(idx), rows)
+	v, err := c.view(shape, rows)
 	if err != nil {
 		return nil, err
 	}
 	vols := make([]staa.Volume, rows)
 	for r := range vols {
-		t := v.row(int64(r))
+		t := v.row(r)
 		vols[r] = staa.Volume{Frames: shape[0], Height: shape[1], Width: shape[2], Data: t.F32}
 		if t.F16 != nil {
 			vols[r].Data = widen(t.F16)

@@ -91,35 +91,12 @@ func TensorField(name string, elem arrow.DataType, shape []int) arrow.Field {
 // float16 whose size is the product of the shape. It returns the shape and
 // the element type.
 func TensorShape(f arrow.Field) ([]int, arrow.DataType, error) {
-	fsl, ok := f.Type.(*arrow.FixedSizeListType)
-	if !ok {
-		return nil, nil, fmt.Errorf("staa: column %q: type %s, want fixed_size_list<float32 | float16> (an %s)", f.Name, f.Type, FixedShapeTensor)
-	}
-	elem := fsl.Elem()
-	switch elem.ID() {
-	case arrow.FLOAT32, arrow.FLOAT16:
-	default:
-		return nil, nil, fmt.Errorf("staa: column %q: element type %s, want float32 or float16", f.Name, elem)
-	}
-	name, ok := f.Metadata.GetValue(ExtensionNameKey)
-	if !ok {
-		return nil, nil, fmt.Errorf("staa: column %q: field metadata %s is missing (want %q)", f.Name, ExtensionNameKey, FixedShapeTensor)
-	}
-	if name != FixedShapeTensor {
-		return nil, nil, fmt.Errorf("staa: column %q: extension %q, want %q", f.Name, name, FixedShapeTensor)
-	}
-	raw, ok := f.Metadata.GetValue(ExtensionMetadataKey)
-	if !ok {
-		return nil, nil, fmt.Errorf("staa: column %q: field metadata %s is missing (want {\"shape\":[...]})", f.Name, ExtensionMetadataKey)
-	}
-	shape, n, err := shapeOf(raw)
+	c := fieldColumn(f)
+	shape, err := c.tensorShape()
 	if err != nil {
-		return nil, nil, fmt.Errorf("staa: column %q: %w", f.Name, err)
+		return nil, nil, err
 	}
-	if int64(fsl.Len()) != n {
-		return nil, nil, fmt.Errorf("staa: column %q: shape %v holds %d values but the list size is %d", f.Name, shape, n, fsl.Len())
-	}
-	return shape, elem, nil
+	return shape, c.Elem, nil
 }
 
 // shapes remembers shapeOf's successes by metadata text: every call of the
