@@ -89,23 +89,26 @@ def attribute(spatial=None, temporal=None, grads=None, layout=None, frames=8, gr
     Returns an Attribution whose arrays are torch tensors if the input was torch,
     numpy arrays otherwise.
     """
-    geometry = dict(frames=frames, grid=grid, cls=cls, tubelet=tubelet, method=method,
-                    head_fusion=head_fusion, residual=residual, postprocess=postprocess,
-                    volume=volume, workers=workers)
     if _is_arrow(spatial):
         if temporal is not None or grads is not None or joint is not None:
             raise StaaValueError("staa: an Arrow record batch carries all the columns; "
                                  "do not pass temporal, joint or grads with it")
         import pyarrow as pa
 
-        opts = attribute_options(layout=layout or "divided", **geometry)
+        opts = attribute_options(layout=layout or "divided", frames=frames, grid=grid, cls=cls,
+                                 tubelet=tubelet, method=method, head_fusion=head_fusion,
+                                 residual=residual, postprocess=postprocess, volume=volume,
+                                 workers=workers)
         return Attribution.from_batch(_call.call("attribute", pa.record_batch(spatial), opts), "numpy")
 
     if layout is None:
         layout = "joint" if joint is not None else "divided"
     if layout == "joint" and joint is None:
         joint, spatial = spatial, None
-    opts, opts_json = encoded_attribute_options(layout=layout, **geometry)
+    opts, opts_json = encoded_attribute_options(
+        layout=layout, frames=frames, grid=grid, cls=cls, tubelet=tubelet, method=method,
+        head_fusion=head_fusion, residual=residual, postprocess=postprocess, volume=volume,
+        workers=workers)
     kind = _kind(spatial, temporal, joint, grads)
     groups = _groups(opts["frames"], opts["tubelet"])
     patches = opts["grid"][0] * opts["grid"][1]
@@ -127,8 +130,9 @@ def attribute(spatial=None, temporal=None, grads=None, layout=None, frames=8, gr
         given["joint"] = joint
 
     columns = {name: attention(x, name, fold[name]) for name, x in given.items()}
-    for name, g in _grads(grads, list(given)).items():
-        columns[name + "_grad"] = attention(g, name + "_grad", fold[name])
+    if grads is not None:
+        for name, g in _grads(grads, list(given)).items():
+            columns[name + "_grad"] = attention(g, name + "_grad", fold[name])
     _check_batch(columns)
     out = _call.call("attribute", columns, opts_json)
     return Attribution.from_batch(out, kind)

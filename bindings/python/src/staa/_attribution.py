@@ -1,5 +1,6 @@
 """The result of staa.attribute: maps, profiles and pictures of them."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,7 @@ from . import _image, _keyframes
 def _as_kind(arr, kind):
     if arr is None or kind != "torch":
         return arr
-    import torch
-
-    return torch.from_numpy(arr)
+    return sys.modules["torch"].from_numpy(arr)  # imported: the input was torch
 
 
 def _numpy(x):
