@@ -61,8 +61,8 @@ lib:
 # the same way: Python's limited API 3.11, one build for later Pythons).
 PYEXT := bindings/python/src/staa/_fastcall.abi3.so
 pyext: $(PYEXT)
-$(PYEXT): bindings/python/src/staa/_fastcall.c
-	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -DPy_LIMITED_API=0x030B0000 \
+$(PYEXT): bindings/python/src/staa/_fastcall.c include/staa.h
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -DPy_LIMITED_API=0x030B0000 -Iinclude \
 		-I"$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" -o $@ $<
 
 # The only exported symbols are staa_* (the "A" line is the version node).

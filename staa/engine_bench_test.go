@@ -12,10 +12,15 @@ import (
 
 // baseClip is attention the size of TimeSformer-base: L 12, T 8, H 12,
 // N 196 (14×14) with CLS, spatial and temporal, about 186 MB of float32.
-func baseClip() (Geometry, Clip, int64) {
-	g := Geometry{Layout: Divided, Frames: 8, Height: 14, Width: 14, CLS: true}
-	L, T, H, N := 12, 8, 12, 196
-	rng := rand.New(rand.NewPCG(1, 1))
+func baseClip() (Geometry, Clip, int64) { return dividedClip(12, 8, 12, 14, 1) }
+
+// dividedClip is random softmax attention of the divided layout with CLS,
+// spatial and temporal: L layers, T frames, H heads, a side×side grid; and
+// its size in bytes.
+func dividedClip(L, T, H, side int, seed uint64) (Geometry, Clip, int64) {
+	g := Geometry{Layout: Divided, Frames: T, Height: side, Width: side, CLS: true}
+	N := side * side
+	rng := rand.New(rand.NewPCG(seed, seed))
 	c := Clip{
 		Spatial:  Tensor{Shape: []int{L, T, H, N + 1, N + 1}, F32: randAttention(rng, L*T*H, N+1)},
 		Temporal: Tensor{Shape: []int{L, N, H, T, T}, F32: randAttention(rng, L*N*H, T)},
@@ -127,16 +132,7 @@ func BenchmarkRolloutBaseF16(b *testing.B) {
 // (models/timesformer-synth.onnx): L 3, T 8, H 4, 4×4 patches with CLS,
 // spatial and temporal, 160 KB of float32: small enough that the engine's
 // fixed and per-row costs, not memory, set its time.
-func smallClip() (Geometry, Clip, int64) {
-	g := Geometry{Layout: Divided, Frames: 8, Height: 4, Width: 4, CLS: true}
-	L, T, H, N := 3, 8, 4, 16
-	rng := rand.New(rand.NewPCG(2, 2))
-	c := Clip{
-		Spatial:  Tensor{Shape: []int{L, T, H, N + 1, N + 1}, F32: randAttention(rng, L*T*H, N+1)},
-		Temporal: Tensor{Shape: []int{L, N, H, T, T}, F32: randAttention(rng, L*N*H, T)},
-	}
-	return g, c, int64(4 * (c.Spatial.Len() + c.Temporal.Len()))
-}
+func smallClip() (Geometry, Clip, int64) { return dividedClip(3, 8, 4, 4, 2) }
 
 // BenchmarkRolloutSmall is the shipped model's attribution as a Session
 // runs it: rollout, the default (optimized) post-processing, one worker.

@@ -23,21 +23,17 @@ func (ws *workspace) scratchFor(workers int) []*scratch {
 }
 
 // vec returns the i-th vector of the workspace with n zeros.
-func (ws *workspace) vec(i, n int) []float32 {
-	if cap(ws.vecs[i]) < n {
-		ws.vecs[i] = make([]float32, n)
-	}
-	v := ws.vecs[i][:n]
-	clear(v)
-	return v
-}
+func (ws *workspace) vec(i, n int) []float32 { return reuse(&ws.vecs[i], n) }
 
 // flag returns the i-th flag slice of the workspace with n false values.
-func (ws *workspace) flag(i, n int) []bool {
-	if cap(ws.flags[i]) < n {
-		ws.flags[i] = make([]bool, n)
+func (ws *workspace) flag(i, n int) []bool { return reuse(&ws.flags[i], n) }
+
+// reuse returns (*buf)[:n] zeroed, growing *buf first if it is too short.
+func reuse[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
 	}
-	f := ws.flags[i][:n]
-	clear(f)
-	return f
+	s := (*buf)[:n]
+	clear(s)
+	return s
 }

@@ -67,6 +67,7 @@ class NativeDistribution(Distribution):
 
 LIMITED = sys.version_info >= (3, 11)
 FASTCALL = Extension("staa._fastcall", ["src/staa/_fastcall.c"], py_limited_api=True,
+                     include_dirs=[str(REPO / "include")],  # staa.h
                      define_macros=[("Py_LIMITED_API", "0x030B0000")])
 
 

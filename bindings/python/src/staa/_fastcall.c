@@ -40,38 +40,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef ARROW_C_DATA_INTERFACE
-#define ARROW_C_DATA_INTERFACE
-#define ARROW_FLAG_NULLABLE 2
-struct ArrowSchema {
-  const char* format;
-  const char* name;
-  const char* metadata;
-  int64_t flags;
-  int64_t n_children;
-  struct ArrowSchema** children;
-  struct ArrowSchema* dictionary;
-  void (*release)(struct ArrowSchema*);
-  void* private_data;
-};
-struct ArrowArray {
-  int64_t length;
-  int64_t null_count;
-  int64_t offset;
-  int64_t n_buffers;
-  int64_t n_children;
-  const void** buffers;
-  struct ArrowArray** children;
-  struct ArrowArray* dictionary;
-  void (*release)(struct ArrowArray*);
-  void* private_data;
-};
-#endif
+#include "staa.h" /* the C Data Interface structs and the prototypes (include/ of the repository) */
 
-typedef int (*call_fn)(struct ArrowArray*, struct ArrowSchema*, const char*, struct ArrowArray*,
-                       struct ArrowSchema*, char*, size_t);
-typedef int (*session_fn)(void*, struct ArrowArray*, struct ArrowSchema*, const char*,
-                          struct ArrowArray*, struct ArrowSchema*, char*, size_t);
+/* The two shapes of a call: staa_attribute and staa_postprocess; staa_session_explain. */
+typedef __typeof__(staa_attribute)* call_fn;
+typedef __typeof__(staa_session_explain)* session_fn;
 
 #define MAX_COLUMNS 8
 #define ERR_LEN 4096
@@ -417,7 +390,8 @@ static PyObject* fastcall(PyObject* self, PyObject* args) {
     int status;
     Py_BEGIN_ALLOW_THREADS
     if (handle != NULL)
-      status = ((session_fn)fn)(handle, &b->array[0], &b->schema[0], options, &out, &out_schema, err, ERR_LEN);
+      status = ((session_fn)fn)((staa_session*)handle, &b->array[0], &b->schema[0], options, &out, &out_schema,
+                                err, ERR_LEN);
     else
       status = ((call_fn)fn)(&b->array[0], &b->schema[0], options, &out, &out_schema, err, ERR_LEN);
     Py_END_ALLOW_THREADS
