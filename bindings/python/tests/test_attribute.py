@@ -226,3 +226,41 @@ def test_float16_subnormals_are_read_exactly():
     got = staa.attribute(joint=joint, frames=1, grid=(2, 2), method="last", postprocess="raw",
                          volume=True)
     np.testing.assert_array_equal(got.volume.ravel(), tiny.astype(np.float32))
+
+
+def test_plan_cache_rechecks_what_the_signature_does_not_cover():
+    """attribute() remembers the checks of a signature (types, shapes, dtypes,
+    options); a later call with the same signature but a non-contiguous array
+    (the transpose of square matrices has the same shape) still gets the
+    contiguous copy's result, not the raw memory read as if contiguous."""
+    from data import CASES, make
+    from staa import _attribute
+
+    case = CASES[4]
+    x = make(case)["joint"]
+    geometry = case.geometry()
+    first = staa.attribute(joint=x, **geometry)
+    assert any(p.names == ("joint",) for p in _attribute._plans.values())  # a plan was made
+    again = staa.attribute(joint=x, **geometry)
+    np.testing.assert_array_equal(again.spatial, first.spatial)
+    t = np.swapaxes(x, -1, -2)  # same shape and dtype, not contiguous
+    assert t.shape == x.shape and not t.flags.c_contiguous
+    got = staa.attribute(joint=t, **geometry)
+    want = staa.attribute(joint=np.ascontiguousarray(t), **geometry)
+    np.testing.assert_array_equal(got.spatial, want.spatial)
+    assert not np.array_equal(got.spatial, first.spatial)
+
+
+@pytest.mark.torch
+def test_plan_cache_still_refuses_another_device(torch):
+    """A tensor on another device with the signature of a planned CPU call is
+    refused with the device message (the signature does not hold the device)."""
+    from data import CASES, make
+
+    case = CASES[4]
+    x = torch.from_numpy(make(case)["joint"])
+    staa.attribute(joint=x, **case.geometry())
+    staa.attribute(joint=x, **case.geometry())
+    meta = torch.empty(x.shape, dtype=x.dtype, device="meta")
+    with pytest.raises(ValueError, match="device 'meta'"):
+        staa.attribute(joint=meta, **case.geometry())

@@ -114,7 +114,7 @@ def stack_layers(layers, name, fold):
     return out
 
 
-def _plain_torch(x):
+def plain_torch(x):
     """Whether x is a tensor the library can read where it is: CPU, dense,
     C-contiguous, float32 or float16, no lazy negation."""
     import torch
@@ -130,6 +130,6 @@ def attention(x, name, fold):
     attribution)."""
     if isinstance(x, (tuple, list)):
         return stack_layers(x, name, fold)
-    if is_torch(x) and _plain_torch(x):
+    if is_torch(x) and plain_torch(x):
         return x
     return to_numpy(x, name)
