@@ -228,3 +228,23 @@ def test_fastcall_outputs_outlive_the_call_and_free_with_their_arrays():
     np.testing.assert_array_equal(first.spatial, want)
     first.spatial[...] = 0  # writable, owned by this result alone
     assert not first.spatial.any()
+
+
+def test_fastcall_refuses_a_buffer_shorter_than_its_shape():
+    """The extension checks what it hands the library: a numpy column must hold
+    the values its shape claims, in a known format."""
+    import staa
+    from staa import _call, _library
+
+    if _call._fastcall is None:
+        pytest.skip("staa._fastcall is not built")
+    fn = ctypes.cast(_library.load().staa_attribute, ctypes.c_void_p).value
+    x = np.zeros((1, 1, 2, 5, 5), np.float32)
+    opts = b'{"layout":"joint","frames":2,"grid":[2,2]}'
+    with pytest.raises(ValueError, match="shorter than its shape"):
+        _call._fastcall.call(fn, None, ((b"joint", x, (2, 1, 2, 5, 5), b"f"),), opts)
+    with pytest.raises(ValueError, match="unknown value format"):
+        _call._fastcall.call(fn, None, ((b"joint", x, x.shape, b"z"),), opts)
+    status, message, _, _ = _call._fastcall.call(fn, None, ((b"joint", x, x.shape, b"f"),), b'{"bogus":1}')
+    assert status == 1 and b"bogus" in message
+    assert staa.version()  # the interpreter and the library are fine

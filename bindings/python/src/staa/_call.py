@@ -108,5 +108,5 @@ def _fast(fn, leading, batch, opts):
     cols = tuple(_column(name, arr) for name, arr in batch.items())
     status, message, meta, outputs = _fastcall.call(address, handle, cols, opts)
     if status != 0:
-        raise from_status(status, message)
+        raise from_status(status, message.decode("utf-8", "replace"))
     return _cbatch.from_outputs(meta, outputs)

@@ -20,7 +20,7 @@
  * rows: int, buffer) where buffer exports the column's values, writable and
  * one-dimensional, and keeps the output batch alive; the batch is released
  * when the last buffer (and whatever views it) is gone. On an error status,
- * message is the library's message and the other two are None.
+ * message is the library's message (bytes) and the other two are None.
  *
  * The input structs live in one malloc'd block with plain C release
  * callbacks that only mark them released; the caller's memory is borrowed
@@ -114,6 +114,19 @@ static int tensor_metadata(char* out, const int64_t* dims, int nd) {
   return 1;
 }
 
+/* value_size is the width in bytes of a fixed-width value format, 0 for
+ * any other. */
+static Py_ssize_t value_size(const char* f) {
+  if (f == NULL || f[0] == 0 || f[1] != 0) return 0;
+  switch (f[0]) {
+    case 'f': case 'i': return 4;
+    case 'e': return 2;
+    case 'g': case 'l': return 8;
+    case 'C': return 1;
+  }
+  return 0;
+}
+
 /* A column as the caller gave it, with the buffer view to release. */
 typedef struct {
   const void* data;
@@ -144,6 +157,7 @@ static int read_column(PyObject* t, int i, input_block* b, column_in* c) {
   if (n != 1) return fail("staa._fastcall: a value format is one character");
   b->value_format[i][0] = s[0];
   b->value_format[i][1] = 0;
+  if (value_size(b->value_format[i]) == 0) return fail("staa._fastcall: unknown value format");
   if (!PyTuple_Check(shape)) return fail("staa._fastcall: shape must be a tuple");
   Py_ssize_t nd = PyTuple_Size(shape);
   if (nd < 1 || nd > 16) return fail("staa._fastcall: shape must have 1 to 16 dimensions");
@@ -164,6 +178,9 @@ static int read_column(PyObject* t, int i, input_block* b, column_in* c) {
     if (PyObject_GetBuffer(data, &c->view, PyBUF_C_CONTIGUOUS) < 0) return 0;
     c->has_view = 1;
     c->data = c->view.buf;
+    /* The library reads rows·size values of the format's width: the buffer must hold them. */
+    if (c->view.len < (Py_ssize_t)(c->rows * c->size) * value_size(b->value_format[i]))
+      return fail("staa._fastcall: a column's buffer is shorter than its shape");
   }
   return 1;
 }
@@ -261,16 +278,6 @@ static PyType_Spec column_spec = {"staa._fastcall.Column", sizeof(Column), 0, Py
 
 static PyTypeObject *BatchType, *ColumnType;
 
-static Py_ssize_t value_size(const char* f) {
-  if (f == NULL || f[0] == 0 || f[1] != 0) return 0;
-  switch (f[0]) {
-    case 'f': case 'i': return 4;
-    case 'e': return 2;
-    case 'g': case 'l': return 8;
-    case 'C': return 1;
-  }
-  return 0;
-}
 
 /* metadata_bytes returns the raw C Data metadata at p as bytes (b"" for
  * none). */
@@ -335,13 +342,14 @@ static PyObject* read_output(struct ArrowArray* array, struct ArrowSchema* schem
     c->format[1] = 0;
     c->shape[0] = c->len;
     PyObject* field_meta = metadata_bytes(fs->metadata);
-    PyObject* item = field_meta == NULL ? NULL
-        : Py_BuildValue("(ssLNLN)", fs->name ? fs->name : "", c->format, size, field_meta, (long long)rows, (PyObject*)c);
-    if (item == NULL) {
-      Py_XDECREF(field_meta);
+    if (field_meta == NULL) {
       Py_DECREF(c);
       goto done;
     }
+    /* N steals field_meta and c, on failure too. */
+    PyObject* item = Py_BuildValue("(ssLNLN)", fs->name ? fs->name : "", c->format, size, field_meta,
+                                   (long long)rows, (PyObject*)c);
+    if (item == NULL) goto done;
     PyTuple_SetItem(cols, i, item);
   }
   result = PyTuple_Pack(2, meta, cols);
@@ -400,7 +408,8 @@ static PyObject* fastcall(PyObject* self, PyObject* args) {
     if (status != 0) {
       if (out.release != NULL) out.release(&out);
       if (out_schema.release != NULL) out_schema.release(&out_schema);
-      result = Py_BuildValue("(is#OO)", status, err, (Py_ssize_t)strnlen(err, ERR_LEN), Py_None, Py_None);
+      /* bytes: the message is decoded in Python, replacing what is not UTF-8 */
+      result = Py_BuildValue("(iy#OO)", status, err, (Py_ssize_t)strnlen(err, ERR_LEN), Py_None, Py_None);
     } else {
       PyObject* read = read_output(&out, &out_schema);
       if (read != NULL) {
