@@ -383,12 +383,97 @@ TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
 //
 // axpyAVX2(a[k], row k of x, y, n) for k = 0 … rows−1 in turn, the rows of
 // n ≥ 1 floats consecutive in x: one call for a block of short rows.
+//
+// Rows of up to 32 floats keep y in registers for the whole block (Y8–Y11
+// its full vectors, Y12 its last n mod 8 values, masked): each element still
+// gets y + a[k]·x[k] for k in turn, so the results are the same, without a
+// store and a load of y per row.
 TEXT ·axpyRowsAVX2(SB), NOSPLIT, $0-40
 	MOVQ y+0(FP), R11
 	MOVQ a+8(FP), BX
 	MOVQ x+16(FP), SI
 	MOVQ n+24(FP), R8
 	MOVQ rows+32(FP), R9
+	CMPQ R8, $32
+	JG   axpyRow
+
+	MOVQ R8, R10
+	SHRQ $3, R10      // full vectors
+	MOVQ R10, R12
+	SHLQ $5, R12      // their bytes: the tail's offset
+	MOVQ R8, CX
+	ANDQ $7, CX       // tail
+	JZ   smallLoad
+	MASK
+	VMASKMOVPS (R11)(R12*1), Y7, Y12
+
+smallLoad:
+	CMPQ    R10, $1
+	JL      smallRow
+	VMOVUPS (R11), Y8
+	CMPQ    R10, $2
+	JL      smallRow
+	VMOVUPS 32(R11), Y9
+	CMPQ    R10, $3
+	JL      smallRow
+	VMOVUPS 64(R11), Y10
+	CMPQ    R10, $4
+	JL      smallRow
+	VMOVUPS 96(R11), Y11
+
+smallRow:
+	VBROADCASTSS (BX), Y13
+	CMPQ         R10, $1
+	JL           smallTail
+	VMULPS       (SI), Y13, Y0
+	VADDPS       Y0, Y8, Y8
+	CMPQ         R10, $2
+	JL           smallTail
+	VMULPS       32(SI), Y13, Y0
+	VADDPS       Y0, Y9, Y9
+	CMPQ         R10, $3
+	JL           smallTail
+	VMULPS       64(SI), Y13, Y0
+	VADDPS       Y0, Y10, Y10
+	CMPQ         R10, $4
+	JL           smallTail
+	VMULPS       96(SI), Y13, Y0
+	VADDPS       Y0, Y11, Y11
+
+smallTail:
+	TESTQ      CX, CX
+	JZ         smallNext
+	VMASKMOVPS (SI)(R12*1), Y7, Y1
+	VMULPS     Y1, Y13, Y1
+	VADDPS     Y1, Y12, Y12
+
+smallNext:
+	LEAQ (SI)(R8*4), SI
+	ADDQ $4, BX
+	DECQ R9
+	JNZ  smallRow
+
+	CMPQ    R10, $1
+	JL      smallStoreTail
+	VMOVUPS Y8, (R11)
+	CMPQ    R10, $2
+	JL      smallStoreTail
+	VMOVUPS Y9, 32(R11)
+	CMPQ    R10, $3
+	JL      smallStoreTail
+	VMOVUPS Y10, 64(R11)
+	CMPQ    R10, $4
+	JL      smallStoreTail
+	VMOVUPS Y11, 96(R11)
+
+smallStoreTail:
+	TESTQ      CX, CX
+	JZ         smallDone
+	VMASKMOVPS Y12, Y7, (R11)(R12*1)
+
+smallDone:
+	VZEROUPPER
+	RET
 
 axpyRow:
 	VBROADCASTSS (BX), Y15
