@@ -97,14 +97,20 @@ func (op *layerOp) apply(off int, v, out []float32, r0, r1 int, sc *scratch) (fi
 			if s := op.fuse(fb, off+i*n, sc); s-s == 0 {
 				sums := sc.sums[:m]
 				f32.SumEach(sums, fb, n)
-				done = true
-				for k, vk := range vb {
-					var ok bool
-					if coef[k], diag[k], ok = op.weigh(vk, sums[k], scale); !ok {
-						done = false // an overflowing sum: find the row below
-						break
+				if op.mode == opRollout { // the weights of 8 rows at a time
+					a := 1 - op.alpha
+					done = f32.RolloutWeights(coef, diag, vb, sums, scale, a, a*scale, op.alpha)
+				} else {
+					done = true
+					for k, vk := range vb {
+						var ok bool
+						if coef[k], diag[k], ok = op.weigh(vk, sums[k], scale); !ok {
+							done = false
+							break
+						}
 					}
 				}
+				// !done: an overflowing sum; the row path below finds the row.
 				if done {
 					f32.AxpyRows(out, coef, fb)
 				}
@@ -184,22 +190,18 @@ func (op *layerOp) scale() float32 {
 // is false if s is not finite. A zero row of the rollout (r_i = 0) stays
 // zero: both weights 0.
 func (op *layerOp) weigh(vi, s, scale float32) (coef, diag float32, ok bool) {
+	if op.mode == opRollout { // as f32.RolloutWeights computes it for a block
+		a := 1 - op.alpha
+		return f32.RolloutWeight(vi, s, scale, a, a*scale, op.alpha)
+	}
 	s *= scale
 	if s-s != 0 {
 		return 0, 0, false
 	}
-	switch op.mode {
-	case opPlain:
+	if op.mode == opPlain {
 		return vi * scale, 0, true
-	case opGrad:
-		return vi * scale, vi, true
 	}
-	r := (1-op.alpha)*s + op.alpha
-	if r == 0 {
-		return 0, 0, true
-	}
-	w := vi / r // one division a row
-	return w * ((1 - op.alpha) * scale), w * op.alpha, true
+	return vi * scale, vi, true // grad
 }
 
 // headRows returns the H rows of side n that start at element base of t, one

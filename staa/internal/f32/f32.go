@@ -172,6 +172,51 @@ func AxpyRows(y, a, x []float32) {
 	}
 }
 
+// RolloutWeights sets, for each row k < len(v) whose values sum to sums[k],
+// the weights of attention rollout:
+//
+//	s = sums[k]·scale, r = float32(a·s) + alpha, w = v[k] / r,
+//	coef[k] = w·b, diag[k] = w·alpha   (both 0 when r = 0)
+//
+// each operation rounded to float32 in this order (callers pass a = 1 − α
+// and b = (1 − α)·scale, computed in float32). It reports false, leaving coef
+// and diag partly written, if some s is not finite. It panics if coef, diag
+// or sums is shorter than v.
+func RolloutWeights(coef, diag, v, sums []float32, scale, a, b, alpha float32) bool {
+	m := len(v)
+	if len(coef) < m || len(diag) < m || len(sums) < m {
+		panic(fmt.Sprintf("f32: RolloutWeights of %d rows into %d, %d with %d sums", m, len(coef), len(diag), len(sums)))
+	}
+	if m == 0 {
+		return true
+	}
+	if useAsm {
+		return rolloutWeightsAVX2(&coef[0], &diag[0], &v[0], &sums[0], m, scale, a, b, alpha)
+	}
+	for k, vk := range v {
+		c, d, ok := RolloutWeight(vk, sums[k], scale, a, b, alpha)
+		if !ok {
+			return false
+		}
+		coef[k], diag[k] = c, d
+	}
+	return true
+}
+
+// RolloutWeight is RolloutWeights for one row: (coef, diag, ok).
+func RolloutWeight(v, sum, scale, a, b, alpha float32) (coef, diag float32, ok bool) {
+	s := sum * scale
+	if s-s != 0 {
+		return 0, 0, false
+	}
+	r := float32(a*s) + alpha // the conversion keeps the compiler from fusing a multiply-add
+	if r == 0 {
+		return 0, 0, true
+	}
+	w := v / r
+	return w * b, w * alpha, true
+}
+
 // FromHalfRows widens rows of IEEE 754 binary16 values (given by their bits)
 // to float32, exactly: dst[k·n + j] = src[k·stride + j] for j < n, k < rows.
 // It panics unless dst holds rows·n values and src (rows−1)·stride + n.

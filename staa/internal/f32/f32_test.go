@@ -334,6 +334,49 @@ func TestAxpyRows(t *testing.T) {
 	})
 }
 
+// TestRolloutWeights: the same weights as RolloutWeight row by row, bit for
+// bit, on both paths, zero rows (r = 0) included; a sum that is not finite
+// anywhere in the block is reported.
+func TestRolloutWeights(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		for _, m := range []int{1, 2, 7, 8, 9, 16, 17, 31} {
+			for _, alpha := range []float32{0.5, 0} {
+				v := randSlice(rng, m)
+				sums := randSlice(rng, m)
+				if alpha == 0 {
+					sums[m/2] = 0 // r = 0: both weights 0
+				}
+				scale, a := float32(0.25), 1-alpha
+				b := a * scale
+				coef, diag := make([]float32, m+1), make([]float32, m+1)
+				coef[m], diag[m] = 42, 42 // sentinels
+				if !RolloutWeights(coef[:m], diag[:m], v, sums, scale, a, b, alpha) {
+					t.Fatalf("m %d: finite sums reported as not finite", m)
+				}
+				for k := range m {
+					c, d, ok := RolloutWeight(v[k], sums[k], scale, a, b, alpha)
+					if !ok || !same(coef[k], c) || !same(diag[k], d) {
+						t.Fatalf("m %d alpha %v row %d: (%v, %v), want (%v, %v)", m, alpha, k, coef[k], diag[k], c, d)
+					}
+				}
+				if alpha == 0 && (coef[m/2] != 0 || diag[m/2] != 0) {
+					t.Fatalf("m %d: a zero row got weights (%v, %v)", m, coef[m/2], diag[m/2])
+				}
+				if coef[m] != 42 || diag[m] != 42 {
+					t.Fatalf("m %d: wrote past the weights", m)
+				}
+				for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+					sums[m-1] = bad
+					if RolloutWeights(coef[:m], diag[:m], v, sums, scale, a, b, alpha) {
+						t.Fatalf("m %d: sum %v not reported", m, bad)
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestAxpyProduct pins the rounding: the product is rounded before the add
 // (a fused multiply-add would give 2⁻⁴⁸ here, not 0).
 func TestAxpyProduct(t *testing.T) {
@@ -369,6 +412,9 @@ func TestPanics(t *testing.T) {
 		"short each": func() { SumEach(make([]float32, 3), make([]float32, 8), 3) },
 		"each n 0":   func() { SumEach(make([]float32, 3), make([]float32, 8), 0) },
 		"short rows": func() { AxpyRows(make([]float32, 3), make([]float32, 3), make([]float32, 8)) },
+		"short coef": func() {
+			RolloutWeights(make([]float32, 2), make([]float32, 3), make([]float32, 3), make([]float32, 3), 1, 1, 1, 0)
+		},
 	} {
 		func() {
 			defer func() {

@@ -47,6 +47,15 @@ func TestGuardPage(t *testing.T) {
 			if sums[0] != float32(n) || sums[1] != float32(n) || sums[2] != float32(n) {
 				t.Fatalf("SumEach of 3 rows of %d ones: %v", n, sums)
 			}
+			if n <= 64 { // weights of n rows: v, sums, coef and diag all end at the guard page
+				w := all[len(all)-n:]
+				if !RolloutWeights(w, w, w, w, 1, 0.5, 0.5, 0.5) {
+					t.Fatalf("RolloutWeights of %d rows: not finite", n)
+				}
+				for i := range block {
+					block[i] = 1
+				}
+			}
 			AxpyRows(block[2*n:], []float32{1, 1}, block)
 			if s := Sum(block[2*n:]); s != float32(3*n) {
 				t.Fatalf("AxpyRows of 2 rows of %d ones into ones: sum %v", n, s)

@@ -40,6 +40,9 @@ func axpyAVX2(a float32, x, y *float32, n int)
 func axpyRowsAVX2(y, a, x *float32, n, rows int)
 
 //go:noescape
+func rolloutWeightsAVX2(coef, diag, v, sums *float32, m int, scale, a, b, alpha float32) bool
+
+//go:noescape
 func sumStreamsAVX2(x *float32, seg, k int) float32
 
 //go:noescape

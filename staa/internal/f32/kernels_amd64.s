@@ -486,6 +486,77 @@ axpyRow:
 	VZEROUPPER
 	RET
 
+// WEIGHTS computes RolloutWeight on 8 lanes: Y0 the sums, Y1 the weights v;
+// Y10 scale, Y11 a, Y12 b, Y13 alpha, Y14 zero. Leaves coef in Y2, diag in
+// Y3; jumps to weightsBad if a lane's s is not finite (masked-out lanes load
+// as 0, which is finite).
+#define WEIGHTS \
+	VMULPS    Y10, Y0, Y0;  \
+	VSUBPS    Y0, Y0, Y4;   \
+	VCMPPS    $4, Y14, Y4, Y4; \
+	VPTEST    Y4, Y4;       \
+	JNZ       weightsBad;   \
+	VMULPS    Y11, Y0, Y5;  \
+	VADDPS    Y13, Y5, Y5;  \
+	VDIVPS    Y5, Y1, Y6;   \
+	VCMPPS    $0, Y14, Y5, Y5; \
+	VANDNPS   Y6, Y5, Y6;   \
+	VMULPS    Y12, Y6, Y2;  \
+	VMULPS    Y13, Y6, Y3
+
+// func rolloutWeightsAVX2(coef, diag, v, sums *float32, m int, scale, a, b, alpha float32) bool
+//
+// 8 rows at a time (a masked vector for the last m mod 8): the operations of
+// RolloutWeight, lane by lane, in the same order. A lane whose r is 0 gets 0
+// weights (its w, an infinity or a NaN, is cleared). Returns false at the
+// first vector holding a sum that is not finite (s − s ≠ 0).
+TEXT ·rolloutWeightsAVX2(SB), NOSPLIT, $0-57
+	MOVQ         coef+0(FP), DI
+	MOVQ         diag+8(FP), R8
+	MOVQ         v+16(FP), SI
+	MOVQ         sums+24(FP), BX
+	MOVQ         m+32(FP), CX
+	VBROADCASTSS scale+40(FP), Y10
+	VBROADCASTSS a+44(FP), Y11
+	VBROADCASTSS b+48(FP), Y12
+	VBROADCASTSS alpha+52(FP), Y13
+	VXORPS       Y14, Y14, Y14
+
+weights8:
+	CMPQ    CX, $8
+	JL      weightsTail
+	VMOVUPS (BX), Y0
+	VMOVUPS (SI), Y1
+	WEIGHTS
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (R8)
+	ADDQ    $32, BX
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	ADDQ    $32, R8
+	SUBQ    $8, CX
+	JMP     weights8
+
+weightsTail:
+	TESTQ      CX, CX
+	JZ         weightsOK
+	MASK
+	VMASKMOVPS (BX), Y7, Y0
+	VMASKMOVPS (SI), Y7, Y1
+	WEIGHTS
+	VMASKMOVPS Y2, Y7, (DI)
+	VMASKMOVPS Y3, Y7, (R8)
+
+weightsOK:
+	VZEROUPPER
+	MOVB $1, ret+56(FP)
+	RET
+
+weightsBad:
+	VZEROUPPER
+	MOVB $0, ret+56(FP)
+	RET
+
 // func fromHalfRowsAVX2(dst *float32, src *uint16, n, rows, stride int)
 //
 // VCVTPH2PS widens 8 binary16 values exactly. A row's last n mod 8 values

@@ -17,3 +17,6 @@ func sumPosProdRowsAVX2(dst, a, b *float32, n, rows, stride int) float32 { panic
 func axpyAVX2(a float32, x, y *float32, n int)                           { panic(noAsm) }
 func fromHalfRowsAVX2(dst *float32, src *uint16, n, rows, stride int)    { panic(noAsm) }
 func sumStreamsAVX2(x *float32, seg, k int) float32                      { panic(noAsm) }
+func rolloutWeightsAVX2(coef, diag, v, sums *float32, m int, scale, a, b, alpha float32) bool {
+	panic(noAsm)
+}
