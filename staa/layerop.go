@@ -111,8 +111,12 @@ func (op *layerOp) apply(off int, v, out []float32, r0, r1 int, sc *scratch) (fi
 					}
 				}
 				// !done: an overflowing sum; the row path below finds the row.
+				if done && i == 0 && m == n { // a whole matrix: the diagonal terms too
+					f32.AxpyRows(out, coef, fb, diag)
+					continue
+				}
 				if done {
-					f32.AxpyRows(out, coef, fb)
+					f32.AxpyRows(out, coef, fb, nil)
 				}
 			}
 		}

@@ -153,22 +153,30 @@ func Axpy(a float32, x, y []float32) {
 
 // AxpyRows is Axpy(a[k], x[k·n : (k+1)·n], y) for k = 0, 1, …, len(a)−1 in
 // turn, n = len(y): y += aᵀ·X for a block of short rows X in one call, with
-// the results of the row-by-row calls. It panics unless x holds len(a)·n
-// values.
-func AxpyRows(y, a, x []float32) {
+// the results of the row-by-row calls; then, if d is not nil, y[j] += d[j]
+// (a diagonal term, added after every row; d must not overlap y). It panics
+// unless x holds len(a)·n values and d is nil or as long as y.
+func AxpyRows(y, a, x, d []float32) {
 	n := len(y)
-	if len(a)*n > len(x) {
-		panic(fmt.Sprintf("f32: AxpyRows of %d rows of %d over %d values", len(a), n, len(x)))
+	if len(a)*n > len(x) || d != nil && len(d) != n {
+		panic(fmt.Sprintf("f32: AxpyRows of %d rows of %d over %d values, %d diagonal terms", len(a), n, len(x), len(d)))
 	}
-	if n == 0 || len(a) == 0 {
+	if n == 0 {
 		return
 	}
-	if useAsm {
-		axpyRowsAVX2(&y[0], &a[0], &x[0], n, len(a))
+	if useAsm && len(a) > 0 {
+		var dp *float32
+		if d != nil {
+			dp = &d[0]
+		}
+		axpyRowsAVX2(&y[0], &a[0], &x[0], dp, n, len(a))
 		return
 	}
 	for k, ak := range a {
 		axpyGo(ak, x[k*n:(k+1)*n], y)
+	}
+	for j, dj := range d {
+		y[j] += dj
 	}
 }
 

@@ -308,25 +308,35 @@ func TestSumEach(t *testing.T) {
 	})
 }
 
-// TestAxpyRows: the same y as one Axpy per row in order, bit for bit.
+// TestAxpyRows: the same y as one Axpy per row in order, then the diagonal
+// terms, bit for bit.
 func TestAxpyRows(t *testing.T) {
 	paths(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(9, 10))
 		for _, n := range lengths {
 			for _, rows := range []int{0, 1, 2, 5, 17} {
-				a := randSlice(rng, rows)
-				x := randSlice(rng, rows*n+2)
-				y := randSlice(rng, n+2) // 2 sentinels past y[:n]
-				want := append([]float32(nil), y...)
-				for k := range rows {
-					for j := range n {
-						want[j] += float32(a[k] * x[k*n+j])
+				for _, withDiag := range []bool{false, true} {
+					a := randSlice(rng, rows)
+					x := randSlice(rng, rows*n+2)
+					y := randSlice(rng, n+2) // 2 sentinels past y[:n]
+					var d []float32
+					if withDiag {
+						d = randSlice(rng, n)
 					}
-				}
-				AxpyRows(y[:n], a, x)
-				for j := range y {
-					if y[j] != want[j] {
-						t.Fatalf("n %d rows %d: y[%d] %v, want %v", n, rows, j, y[j], want[j])
+					want := append([]float32(nil), y...)
+					for k := range rows {
+						for j := range n {
+							want[j] += float32(a[k] * x[k*n+j])
+						}
+					}
+					for j, dj := range d {
+						want[j] += dj
+					}
+					AxpyRows(y[:n], a, x, d)
+					for j := range y {
+						if y[j] != want[j] {
+							t.Fatalf("n %d rows %d diag %v: y[%d] %v, want %v", n, rows, withDiag, j, y[j], want[j])
+						}
 					}
 				}
 			}
@@ -411,7 +421,8 @@ func TestPanics(t *testing.T) {
 		"no streams": func() { SumStreams(make([]float32, 64), 0) },
 		"short each": func() { SumEach(make([]float32, 3), make([]float32, 8), 3) },
 		"each n 0":   func() { SumEach(make([]float32, 3), make([]float32, 8), 0) },
-		"short rows": func() { AxpyRows(make([]float32, 3), make([]float32, 3), make([]float32, 8)) },
+		"short rows": func() { AxpyRows(make([]float32, 3), make([]float32, 3), make([]float32, 8), nil) },
+		"short diag": func() { AxpyRows(make([]float32, 3), make([]float32, 1), make([]float32, 3), make([]float32, 2)) },
 		"short coef": func() {
 			RolloutWeights(make([]float32, 2), make([]float32, 3), make([]float32, 3), make([]float32, 3), 1, 1, 1, 0)
 		},

@@ -56,9 +56,9 @@ func TestGuardPage(t *testing.T) {
 					block[i] = 1
 				}
 			}
-			AxpyRows(block[2*n:], []float32{1, 1}, block)
-			if s := Sum(block[2*n:]); s != float32(3*n) {
-				t.Fatalf("AxpyRows of 2 rows of %d ones into ones: sum %v", n, s)
+			AxpyRows(block[2*n:], []float32{1, 1}, block, block[:n])
+			if s := Sum(block[2*n:]); s != float32(4*n) {
+				t.Fatalf("AxpyRows of 2 rows of %d ones into ones, plus ones: sum %v", n, s)
 			}
 			for _, rows := range []int{1, 2} {
 				h := unsafe.Slice((*uint16)(unsafe.Pointer(&mem[page-2*rows*n])), rows*n)

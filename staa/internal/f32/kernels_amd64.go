@@ -37,7 +37,7 @@ func sumPosProdRowsAVX2(dst, a, b *float32, n, rows, stride int) float32
 func axpyAVX2(a float32, x, y *float32, n int)
 
 //go:noescape
-func axpyRowsAVX2(y, a, x *float32, n, rows int)
+func axpyRowsAVX2(y, a, x, d *float32, n, rows int)
 
 //go:noescape
 func rolloutWeightsAVX2(coef, diag, v, sums *float32, m int, scale, a, b, alpha float32) bool

@@ -379,21 +379,23 @@ TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
 	VZEROUPPER
 	RET
 
-// func axpyRowsAVX2(y, a, x *float32, n, rows int)
+// func axpyRowsAVX2(y, a, x, d *float32, n, rows int)
 //
 // axpyAVX2(a[k], row k of x, y, n) for k = 0 … rows−1 in turn, the rows of
-// n ≥ 1 floats consecutive in x: one call for a block of short rows.
+// n ≥ 1 floats consecutive in x: one call for a block of short rows; then,
+// if d is not nil, y[j] += d[j].
 //
 // Rows of up to 32 floats keep y in registers for the whole block (Y8–Y11
 // its full vectors, Y12 its last n mod 8 values, masked): each element still
-// gets y + a[k]·x[k] for k in turn, so the results are the same, without a
-// store and a load of y per row.
-TEXT ·axpyRowsAVX2(SB), NOSPLIT, $0-40
+// gets y + a[k]·x[k] for k in turn, then + d, so the results are the same,
+// without a store and a load of y per row.
+TEXT ·axpyRowsAVX2(SB), NOSPLIT, $0-48
 	MOVQ y+0(FP), R11
 	MOVQ a+8(FP), BX
 	MOVQ x+16(FP), SI
-	MOVQ n+24(FP), R8
-	MOVQ rows+32(FP), R9
+	MOVQ d+24(FP), R13
+	MOVQ n+32(FP), R8
+	MOVQ rows+40(FP), R9
 	CMPQ R8, $32
 	JG   axpyRow
 
@@ -453,6 +455,28 @@ smallNext:
 	DECQ R9
 	JNZ  smallRow
 
+	TESTQ  R13, R13
+	JZ     smallStore
+	CMPQ   R10, $1
+	JL     smallDiagTail
+	VADDPS (R13), Y8, Y8
+	CMPQ   R10, $2
+	JL     smallDiagTail
+	VADDPS 32(R13), Y9, Y9
+	CMPQ   R10, $3
+	JL     smallDiagTail
+	VADDPS 64(R13), Y10, Y10
+	CMPQ   R10, $4
+	JL     smallDiagTail
+	VADDPS 96(R13), Y11, Y11
+
+smallDiagTail:
+	TESTQ      CX, CX
+	JZ         smallStore
+	VMASKMOVPS (R13)(R12*1), Y7, Y1
+	VADDPS     Y1, Y12, Y12
+
+smallStore:
 	CMPQ    R10, $1
 	JL      smallStoreTail
 	VMOVUPS Y8, (R11)
@@ -483,6 +507,35 @@ axpyRow:
 	ADDQ         $4, BX
 	DECQ         R9
 	JNZ          axpyRow
+
+	TESTQ R13, R13
+	JZ    axpyRowsDone
+	MOVQ  R11, DI
+	MOVQ  R8, CX
+
+diag8:
+	CMPQ    CX, $8
+	JL      diagTail
+	VMOVUPS (DI), Y0
+	VADDPS  (R13), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, R13
+	SUBQ    $8, CX
+	JMP     diag8
+
+diagTail:
+	TESTQ  CX, CX
+	JZ     axpyRowsDone
+	VMOVSS (DI), X0
+	VADDSS (R13), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   $4, DI
+	ADDQ   $4, R13
+	DECQ   CX
+	JMP    diagTail
+
+axpyRowsDone:
 	VZEROUPPER
 	RET
 

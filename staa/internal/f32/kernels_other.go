@@ -9,7 +9,7 @@ const noAsm = "f32: no assembly kernels"
 
 func sumAVX2(x *float32, n int) float32                                  { panic(noAsm) }
 func sumEachAVX2(sums, x *float32, n, rows int)                          { panic(noAsm) }
-func axpyRowsAVX2(y, a, x *float32, n, rows int)                         { panic(noAsm) }
+func axpyRowsAVX2(y, a, x, d *float32, n, rows int)                      { panic(noAsm) }
 func sumRowsAVX2(dst, src *float32, n, rows, stride int) float32         { panic(noAsm) }
 func maxRowsAVX2(dst, src *float32, n, rows, stride int) float32         { panic(noAsm) }
 func minRowsAVX2(dst, src *float32, n, rows, stride int) float32         { panic(noAsm) }
