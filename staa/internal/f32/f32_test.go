@@ -286,8 +286,13 @@ func TestSumEach(t *testing.T) {
 	paths(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(7, 8))
 		for _, n := range lengths[1:] {
-			for _, rows := range []int{0, 1, 2, 5, 17} {
+			for _, rows := range []int{0, 1, 2, 5, 8, 16, 17, 25} {
 				x := randSlice(rng, rows*n+3) // 3 values past the block
+				if rows > 2 {
+					for j := range n { // a row of negative zeros sums to +0, as Sum has it
+						x[2*n+j] = float32(math.Copysign(0, -1))
+					}
+				}
 				sums := make([]float32, rows+1)
 				sums[rows] = 42 // a sentinel
 				SumEach(sums[:rows], x, n)

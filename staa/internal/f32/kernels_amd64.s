@@ -107,15 +107,135 @@ TEXT ·sumAVX2(SB), NOSPLIT, $0-20
 	MOVSS X0, ret+16(FP)
 	RET
 
+// rowOrder<> puts the sums of 8 rows, reduced as [r0 r2 r4 r6 | r1 r3 r5 r7],
+// back in order (VPERMPS indices).
+DATA rowOrder<>+0(SB)/4, $0
+DATA rowOrder<>+4(SB)/4, $4
+DATA rowOrder<>+8(SB)/4, $1
+DATA rowOrder<>+12(SB)/4, $5
+DATA rowOrder<>+16(SB)/4, $2
+DATA rowOrder<>+20(SB)/4, $6
+DATA rowOrder<>+24(SB)/4, $3
+DATA rowOrder<>+28(SB)/4, $7
+GLOBL rowOrder<>(SB), RODATA|NOPTR, $32
+
 // func sumEachAVX2(sums, x *float32, n, rows int)
 //
 // sumAVX2 of each of rows consecutive rows of n ≥ 1 floats: one call for a
 // block of short rows.
+//
+// Rows of fewer than 32 floats go 8 at a time: Sum adds such a row into one
+// accumulator (from zero, its 8-float chunks in order, then the masked
+// tail; the other three stay zero and change nothing), so the 8 rows'
+// accumulators Y8–Y15 are built side by side, and REDUCE's steps — low half
+// plus high half, then lanes 0+2 and 1+3, then those two — are done for the
+// 8 rows at once with shuffles: 3 vector additions for 8 rows instead of 5
+// scalar steps per row, and the same sums.
 TEXT ·sumEachAVX2(SB), NOSPLIT, $0-32
 	MOVQ sums+0(FP), DI
 	MOVQ x+8(FP), R10
 	MOVQ n+16(FP), R8
 	MOVQ rows+24(FP), R9
+	CMPQ R8, $32
+	JGE  eachRow
+
+	MOVQ R8, R12
+	SHLQ $2, R12             // the stride of a row, in bytes
+	LEAQ (R12)(R12*2), R13   // 3 strides
+	LEAQ (R12)(R12*4), R14   // 5 strides
+	LEAQ (R13)(R12*4), BX    // 7 strides
+	MOVQ R8, R11
+	SHRQ $3, R11             // full chunks per row
+	MOVQ R8, CX
+	ANDQ $7, CX              // the tail
+	JZ   batch
+	MASK
+
+batch:
+	CMPQ   R9, $8
+	JL     eachRest
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	MOVQ   R10, SI
+	MOVQ   R11, AX
+
+batchChunk:
+	TESTQ  AX, AX
+	JZ     batchTail
+	VADDPS (SI), Y8, Y8
+	VADDPS (SI)(R12*1), Y9, Y9
+	VADDPS (SI)(R12*2), Y10, Y10
+	VADDPS (SI)(R13*1), Y11, Y11
+	VADDPS (SI)(R12*4), Y12, Y12
+	VADDPS (SI)(R14*1), Y13, Y13
+	VADDPS (SI)(R13*2), Y14, Y14
+	VADDPS (SI)(BX*1), Y15, Y15
+	ADDQ   $32, SI
+	DECQ   AX
+	JMP    batchChunk
+
+batchTail:
+	TESTQ      CX, CX
+	JZ         batchReduce
+	VMASKMOVPS (SI), Y7, Y0
+	VADDPS     Y0, Y8, Y8
+	VMASKMOVPS (SI)(R12*1), Y7, Y0
+	VADDPS     Y0, Y9, Y9
+	VMASKMOVPS (SI)(R12*2), Y7, Y0
+	VADDPS     Y0, Y10, Y10
+	VMASKMOVPS (SI)(R13*1), Y7, Y0
+	VADDPS     Y0, Y11, Y11
+	VMASKMOVPS (SI)(R12*4), Y7, Y0
+	VADDPS     Y0, Y12, Y12
+	VMASKMOVPS (SI)(R14*1), Y7, Y0
+	VADDPS     Y0, Y13, Y13
+	VMASKMOVPS (SI)(R13*2), Y7, Y0
+	VADDPS     Y0, Y14, Y14
+	VMASKMOVPS (SI)(BX*1), Y7, Y0
+	VADDPS     Y0, Y15, Y15
+
+batchReduce:
+	// low half + high half: [h(row 2i) | h(row 2i+1)], h = 4 floats
+	VPERM2F128 $0x20, Y9, Y8, Y0
+	VPERM2F128 $0x31, Y9, Y8, Y1
+	VADDPS     Y1, Y0, Y0
+	VPERM2F128 $0x20, Y11, Y10, Y1
+	VPERM2F128 $0x31, Y11, Y10, Y2
+	VADDPS     Y2, Y1, Y1
+	VPERM2F128 $0x20, Y13, Y12, Y2
+	VPERM2F128 $0x31, Y13, Y12, Y3
+	VADDPS     Y3, Y2, Y2
+	VPERM2F128 $0x20, Y15, Y14, Y3
+	VPERM2F128 $0x31, Y15, Y14, Y4
+	VADDPS     Y4, Y3, Y3
+	// h0+h2 and h1+h3
+	VSHUFPS    $0x44, Y1, Y0, Y4
+	VSHUFPS    $0xEE, Y1, Y0, Y5
+	VADDPS     Y5, Y4, Y4
+	VSHUFPS    $0x44, Y3, Y2, Y5
+	VSHUFPS    $0xEE, Y3, Y2, Y6
+	VADDPS     Y6, Y5, Y5
+	// (h0+h2) + (h1+h3): [r0 r2 r4 r6 | r1 r3 r5 r7], then in order
+	VSHUFPS    $0x88, Y5, Y4, Y0
+	VSHUFPS    $0xDD, Y5, Y4, Y1
+	VADDPS     Y1, Y0, Y0
+	VMOVDQU    rowOrder<>(SB), Y1
+	VPERMPS    Y0, Y1, Y0
+	VMOVUPS    Y0, (DI)
+	ADDQ       $32, DI
+	LEAQ       (R10)(R12*8), R10
+	SUBQ       $8, R9
+	JMP        batch
+
+eachRest:
+	TESTQ R9, R9
+	JZ    eachDone
 
 eachRow:
 	MOVQ   R10, SI
@@ -131,6 +251,8 @@ eachRow:
 	LEAQ   (R10)(R8*4), R10
 	DECQ   R9
 	JNZ    eachRow
+
+eachDone:
 	VZEROUPPER
 	RET
 
