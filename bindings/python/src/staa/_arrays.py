@@ -117,8 +117,7 @@ def stack_layers(layers, name, fold):
 def plain_torch(x):
     """Whether x is a tensor the library can read where it is: CPU, dense,
     C-contiguous, float32 or float16, no lazy negation."""
-    import torch
-
+    torch = sys.modules["torch"]  # x is a tensor: torch is imported
     return ((x.dtype is torch.float32 or x.dtype is torch.float16) and x.is_cpu
             and x.layout is torch.strided and x.is_contiguous() and not x.is_neg())
 

@@ -155,7 +155,7 @@ def _array_key(x):
     if x is None:
         return None
     if isinstance(x, np.ndarray) or is_torch(x):
-        return type(x), tuple(x.shape), x.dtype
+        return type(x), x.shape, x.dtype  # torch.Size hashes as the tuple it is
     return False
 
 
