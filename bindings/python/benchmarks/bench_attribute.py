@@ -445,6 +445,37 @@ def tiny_latency(repeat):
     return out
 
 
+def tiny_blocks(calls=4000, block=250):
+    """The tiny call through the default path, each form on its own: 4000 calls
+    in blocks of 250, so that a quiet spell of the VM shows as a block. Prints
+    and returns the median, 5th and 95th percentiles, and the lowest and highest
+    block medians (µs)."""
+    sp, tp = make_divided(2, 8, 2, 16, seed=1)
+    g = dict(layout="divided", frames=8, grid=(4, 4), cls=True, tubelet=1, postprocess="raw")
+    print(f"{calls} calls per form, one form at a time; medians of blocks of {block} calls:\n")
+    print("| method | input | median µs | p5 | p95 | block medians |")
+    print("|---|---|---:|---:|---:|---|")
+    out = {}
+    for kind, (s, t) in (("torch", (sp, tp)), ("numpy", (sp.numpy(), tp.numpy()))):
+        for m in ("rollout", "last"):
+            for _ in range(300):
+                staa.attribute(s, temporal=t, method=m, **g)
+            ts = []
+            for _ in range(calls):
+                t0 = time.perf_counter_ns()
+                staa.attribute(s, temporal=t, method=m, **g)
+                ts.append(time.perf_counter_ns() - t0)
+            us = np.array(ts) / 1e3
+            blocks = [float(np.median(us[i:i + block])) for i in range(0, calls, block)]
+            row = {"median": float(np.median(us)), "p5": float(np.percentile(us, 5)),
+                   "p95": float(np.percentile(us, 95)), "block_min": min(blocks), "block_max": max(blocks)}
+            print(f"| {m} | {kind} | {row['median']:.1f} | {row['p5']:.1f} | {row['p95']:.1f} | "
+                  f"{row['block_min']:.1f}–{row['block_max']:.1f} |")
+            out[f"{m}/{kind}"] = row
+    print()
+    return out
+
+
 def fmt_ms(s):
     return f"{s * 1e3:.3f}" if s < 0.001 else f"{s * 1e3:.2f}" if s < 0.1 else f"{s * 1e3:.0f}"
 
@@ -455,6 +486,7 @@ def main(argv=None):
     p.add_argument("--joint", action="store_true", help="also the joint layout, VideoMAE-base size")
     p.add_argument("--repeat", type=int, default=None, help="timed runs per form (the median)")
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
+    p.add_argument("--tiny", action="store_true", help="only the latency of a tiny call")
     args = p.parse_args(argv)
 
     torch.set_num_threads(THREADS)
@@ -476,7 +508,7 @@ def main(argv=None):
           "'max diff' = max |form - staa| / max |staa|\n")
 
     report = {"threads": THREADS, "repeat": repeat, "cases": {}}
-    for layout in layouts:
+    for layout in ([] if args.tiny else layouts):
         c = make_case(layout, args.quick)
         times, diffs, reads = run_case(c, repeat)
         read_name = min(reads, key=reads.get)
@@ -504,6 +536,7 @@ def main(argv=None):
         del c
 
     report["tiny_us"] = tiny_latency(repeat)
+    report["tiny_blocks_us"] = tiny_blocks()
     idle_after = cpu_idle()
     if idle_after is not None:
         busy = "" if idle_after > 0.9 else " - the machine was busy, the figures are not reliable"
