@@ -478,6 +478,24 @@ func TestAttributeErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
 		}
 	}
+	// Finite rows whose products overflow float32 over two layers (grad,
+	// values 1e10 and gradients 1e10: each layer multiplies by ~1e20).
+	big := make([]float32, 2*2*S*S)
+	for i := range big {
+		big[i] = 1e10
+	}
+	for _, layout := range []Layout{Joint, Divided} {
+		gg, c := g, Clip{Joint: Tensor{Shape: []int{2, 2, S, S}, F32: big}, JointGrad: Tensor{Shape: []int{2, 2, S, S}, F32: big}}
+		if layout == Divided {
+			n := 1 + 4 // CLS + 2×2 patches a frame
+			v := big[:2*2*2*n*n]
+			gg = Geometry{Layout: Divided, Frames: 2, Height: 2, Width: 2, CLS: true}
+			c = Clip{Spatial: Tensor{Shape: []int{2, 2, 2, n, n}, F32: v}, SpatialGrad: Tensor{Shape: []int{2, 2, 2, n, n}, F32: v}}
+		}
+		if _, err := Attribute(gg, c, Options{Method: Grad, Post: Raw()}); err == nil || !strings.Contains(err.Error(), "overflowed") {
+			t.Errorf("%v overflow: error %v, want one saying the propagation overflowed", layout, err)
+		}
+	}
 	if _, err := AttributeBatch(g, nil, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "empty batch") {
 		t.Errorf("empty batch: %v", err)
 	}
