@@ -386,6 +386,27 @@ func TestTensorMetadata(t *testing.T) {
 	if f.Type.(*arrow.FixedSizeListType).Len() != 8*14*14 {
 		t.Errorf("list size %d", f.Type.(*arrow.FixedSizeListType).Len())
 	}
+	// Remembered fields are the fields: per name, element type and shape
+	// (9 dimensions are not remembered, and still right).
+	for _, c := range []struct {
+		name  string
+		elem  arrow.DataType
+		shape []int
+	}{
+		{"x", arrow.PrimitiveTypes.Float32, []int{8, 14, 14}},
+		{"y", arrow.PrimitiveTypes.Float32, []int{8, 14, 14}},
+		{"x", arrow.FixedWidthTypes.Float16, []int{8, 14, 14}},
+		{"x", arrow.PrimitiveTypes.Float32, []int{8, 14, 15}},
+		{"x", arrow.PrimitiveTypes.Float32, []int{8, 14}},
+		{"x", arrow.PrimitiveTypes.Float32, []int{1, 2, 1, 2, 1, 2, 1, 2, 3}},
+	} {
+		for range 2 {
+			got, want := TensorField(c.name, c.elem, c.shape), tensorField(c.name, c.elem, c.shape)
+			if !got.Equal(want) || !got.Metadata.Equal(want.Metadata) {
+				t.Errorf("TensorField(%s, %v, %v) = %v, want %v", c.name, c.elem, c.shape, got, want)
+			}
+		}
+	}
 	for _, bad := range []string{`{"shape":[0,3]}`, `{"shape":[-1]}`, `{"shape":[65536,65536]}`, `{"shape":"x"}`, `{"shape":[1.5]}`, `[]`, `{"shape":[2],"dim_names":["a","b"]}`} {
 		f.Metadata = arrow.NewMetadata([]string{ExtensionNameKey, ExtensionMetadataKey}, []string{FixedShapeTensor, bad})
 		if _, _, err := TensorShape(f); err == nil {

@@ -73,7 +73,36 @@ func TensorMetadata(shape []int) arrow.Metadata {
 // named name, of element type elem (float32 or float16) and per-row shape
 // shape. The storage is FixedSizeList<item: elem>[prod(shape)], as pyarrow
 // writes it.
+//
+// Fields are remembered (for shapes of up to 8 dimensions): building the
+// metadata document and the list type was a tenth of a small call's cost in
+// the library, for the same few columns every call. The returned field is
+// shared: do not change it.
 func TensorField(name string, elem arrow.DataType, shape []int) arrow.Field {
+	k := fieldKey{name: name, elem: elem.ID(), rank: len(shape)}
+	if len(shape) > len(k.dims) {
+		return tensorField(name, elem, shape)
+	}
+	copy(k.dims[:], shape)
+	if f, ok := fields.Load(k); ok {
+		return f
+	}
+	f := tensorField(name, elem, shape)
+	fields.Store(k, f)
+	return f
+}
+
+// fields remembers TensorField's results.
+var fields = memo.Table[fieldKey, arrow.Field]{Max: 1024}
+
+type fieldKey struct {
+	name string
+	elem arrow.Type
+	rank int
+	dims [8]int
+}
+
+func tensorField(name string, elem arrow.DataType, shape []int) arrow.Field {
 	n := 1
 	for _, d := range shape {
 		n *= d
