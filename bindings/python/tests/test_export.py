@@ -30,13 +30,13 @@ import numpy as np
 import pytest
 
 import staa
+from conftest import IN_CI as CI
 from staa import export as sx
 
 REPO = Path(__file__).resolve().parents[3]
 SRC = REPO / "bindings" / "python" / "src"
 PACKAGE = REPO / "bindings" / "python"
 TOL = 1e-4
-CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
 EXTRA = ("torch", "transformers", "onnx", "onnxscript", "onnxruntime")
 
 
@@ -48,18 +48,6 @@ def _need(*modules):
             pytest.fail("CI is set and " + reason)
         pytest.skip(reason)
     return [importlib.import_module(m) for m in modules]
-
-
-def _ort_library():
-    env = os.environ.get("STAA_ONNXRUNTIME_LIB")
-    path = Path(env) if env else REPO / "build" / "onnxruntime" / "libonnxruntime.so.1"
-    if path.is_file():
-        return path
-    reason = (f"the ONNX Runtime library is not installed ({path} does not exist; run "
-              "`make onnxruntime` or set STAA_ONNXRUNTIME_LIB)")
-    if CI:
-        pytest.fail("CI is set and " + reason)
-    pytest.skip(reason)
 
 
 def _env():
@@ -258,11 +246,10 @@ def test_metadata_complete(exported):
 
 
 @pytest.mark.parametrize("method", ["rollout", "last"])
-def test_session_equals_explain_on_pytorch(exported, libs, method):
+def test_session_equals_explain_on_pytorch(exported, libs, method, ort):
     torch, _ = libs
-    ort_lib = _ort_library()
     model, clips, x = exported["model"], exported["clips"], exported["pixels"]
-    with staa.Session(exported["path"], library=ort_lib, intra_op_threads=1, inter_op_threads=1) as s:
+    with staa.Session(exported["path"], library=ort, intra_op_threads=1, inter_op_threads=1) as s:
         geo = exported["geo"]
         assert s.info.geometry == {**geo, "grid": tuple(geo["grid"])}
         assert s.classes == CLASSES and s.info.frame_size == (32, 32)

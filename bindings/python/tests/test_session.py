@@ -11,7 +11,6 @@ unless $CI is set: then they fail.
 """
 
 import json
-import os
 import threading
 from pathlib import Path
 
@@ -25,23 +24,6 @@ FIXTURE = REPO / "runtime" / "testdata"
 EXPECTED = json.loads((FIXTURE / "expected.json").read_text())
 TINY = FIXTURE / EXPECTED["model"]
 TOL = 1e-4
-
-
-def _ort_library():
-    env = os.environ.get("STAA_ONNXRUNTIME_LIB")
-    path = Path(env) if env else REPO / "build" / "onnxruntime" / "libonnxruntime.so.1"
-    if path.is_file():
-        return path
-    reason = (f"the ONNX Runtime library is not installed ({path} does not exist; run "
-              "`make onnxruntime` or set STAA_ONNXRUNTIME_LIB)")
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail("CI is set and " + reason)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def ort():
-    return _ort_library()
 
 
 @pytest.fixture(scope="module")
