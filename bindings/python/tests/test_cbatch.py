@@ -169,9 +169,10 @@ def test_fastcall_is_built_in_ci():
     would leave it untested."""
     import os
 
+    from conftest import IN_CI
     from staa import _call
 
-    if not os.environ.get("CI") or os.environ.get("STAA_NO_FASTCALL"):
+    if not IN_CI or os.environ.get("STAA_NO_FASTCALL"):
         pytest.skip("only checked in CI, on the fast path")
     assert _call._fastcall is not None
 
@@ -239,6 +240,7 @@ def test_fastcall_refuses_a_buffer_shorter_than_its_shape():
     if _call._fastcall is None:
         pytest.skip("staa._fastcall is not built")
     fn = ctypes.cast(_library.load().staa_attribute, ctypes.c_void_p).value
+    _call._fastcall.init(*_cbatch.release_addresses())
     x = np.zeros((1, 1, 2, 5, 5), np.float32)
     opts = b'{"layout":"joint","frames":2,"grid":[2,2]}'
     with pytest.raises(ValueError, match="shorter than its shape"):

@@ -25,8 +25,7 @@ except ImportError:  # not built: the ctypes path
 if os.environ.get("STAA_NO_FASTCALL"):
     _fastcall = None
 
-_FORMAT = {np.dtype(d): f for d, f in ((np.float32, b"f"), (np.float16, b"e"), (np.uint8, b"C"),
-                                        (np.int32, b"i"), (np.float64, b"g"), (np.int64, b"l"))}
+_FORMAT = _cbatch.FORMAT
 _TORCH_FORMAT = {}  # torch dtype -> format, filled on use (torch is not imported here)
 
 
@@ -102,6 +101,7 @@ def _column(name, arr):
 def _fast(fn, leading, batch, opts):
     hit = _addresses.get(id(fn))
     if hit is None or hit[0] is not fn:
+        _fastcall.init(*_cbatch.release_addresses())  # the library's, once it is loaded
         hit = _addresses[id(fn)] = (fn, ctypes.cast(fn, ctypes.c_void_p).value)
     address = hit[1]
     handle = getattr(leading[0], "value", leading[0]) if leading else None

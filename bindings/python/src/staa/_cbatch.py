@@ -36,9 +36,9 @@ _EXT_NAME = "ARROW:extension:name"
 _EXT_META = "ARROW:extension:metadata"
 _FLAG_NULLABLE = 2
 
-_FORMAT = {np.dtype(np.float32): b"f", np.dtype(np.float16): b"e", np.dtype(np.uint8): b"C",
+FORMAT = {np.dtype(np.float32): b"f", np.dtype(np.float16): b"e", np.dtype(np.uint8): b"C",
            np.dtype(np.int32): b"i", np.dtype(np.float64): b"g", np.dtype(np.int64): b"l"}
-_DTYPE = {f: d for d, f in _FORMAT.items()}
+_DTYPE = {f: d for d, f in FORMAT.items()}
 
 # ------------------------------------------------------------------ export
 
@@ -68,7 +68,7 @@ def _pointers(address, n):
 _releases = None  # (schema, array) release callbacks: the library's, as addresses
 
 
-def _release_addresses():
+def release_addresses():
     """The library's release callbacks for borrowed structs (borrowed.c).
 
     A release callback written in Python would be called back into from
@@ -129,7 +129,7 @@ class _Layout:
         t = np.zeros(self.words, np.uint64)
         rel = np.zeros(self.words, bool)
         self.strings = []
-        release_schema, release_array = _release_addresses()
+        release_schema, release_array = release_addresses()
 
         def cstr(b):
             buf = ctypes.create_string_buffer(b, len(b) + 1)
@@ -159,13 +159,13 @@ class _Layout:
         array(0, 1, buffers, k, array_ptrs)
         self.sizes = [1]  # length of each array per row, in block order
         for c, (name, shape, dtype) in enumerate(zip(names, shapes, dtypes)):
-            if dtype not in _FORMAT:
+            if dtype not in FORMAT:
                 raise StaaValueError(f"staa: column {name!r} has dtype {dtype}, which cannot cross the ABI")
             size = math.prod(shape)
             lst, val = 1 + 2 * c, 2 + 2 * c
             schema(lst, f"+w:{size}".encode(), name.encode(), 1, schema_ptrs + k + c,
                    meta=tensor_metadata(shape))
-            schema(val, _FORMAT[dtype], b"item", 0, None, flags=_FLAG_NULLABLE)
+            schema(val, FORMAT[dtype], b"item", 0, None, flags=_FLAG_NULLABLE)
             pointer(schema_ptrs + c, schemas + lst * _SW)
             pointer(schema_ptrs + k + c, schemas + val * _SW)
             array(lst, 1, buffers + 1 + 2 * c, 1, array_ptrs + k + c)

@@ -7,7 +7,12 @@
  * compiler or Python older than 3.11 when the package was built) the ctypes
  * path runs, with the same results.
  *
+ *   init(release_schema, release_array)
  *   call(fn, handle, columns, options) -> (status, message, metadata, outputs)
+ *
+ * init takes the addresses of the library's staa_release_borrowed_schema and
+ * _array, the release callbacks of the input structs; call refuses to run
+ * before it.
  *
  * fn is the address of staa_attribute, staa_postprocess (handle None) or
  * staa_session_explain (handle the session's address). columns is a tuple of
@@ -22,9 +27,9 @@
  * when the last buffer (and whatever views it) is gone. On an error status,
  * message is the library's message (bytes) and the other two are None.
  *
- * The input structs live in one malloc'd block with plain C release
- * callbacks that only mark them released; the caller's memory is borrowed
- * for the call. The library releases them before it returns; if it did not,
+ * The input structs live in one malloc'd block with the library's release
+ * callbacks for borrowed structs, which only mark them released; the
+ * caller's memory is borrowed for the call. The library releases them before it returns; if it did not,
  * the block is left allocated (never freed under a consumer).
  *
  * Limited API (abi3, Python >= 3.11): one build serves later Pythons. */
@@ -66,17 +71,9 @@ typedef struct {
   char metadata[MAX_COLUMNS][TEXT_LEN];
 } input_block;
 
-static void mark_schema(struct ArrowSchema* s) {
-  for (int64_t i = 0; i < s->n_children; i++)
-    if (s->children[i]->release != NULL) s->children[i]->release(s->children[i]);
-  s->release = NULL;
-}
-
-static void mark_array(struct ArrowArray* a) {
-  for (int64_t i = 0; i < a->n_children; i++)
-    if (a->children[i]->release != NULL) a->children[i]->release(a->children[i]);
-  a->release = NULL;
-}
+/* The library's release callbacks for borrowed structs (init). */
+static void (*release_schema)(struct ArrowSchema*);
+static void (*release_array)(struct ArrowArray*);
 
 static int all_released(const input_block* b, int k) {
   for (int i = 0; i < 1 + 2 * k; i++)
@@ -190,10 +187,10 @@ static void build(input_block* b, const column_in* cols, int k, int64_t rows) {
   memset(b->schema, 0, sizeof b->schema);
   memset(b->array, 0, sizeof b->array);
   b->schema[0] = (struct ArrowSchema){.format = "+s", .name = "", .n_children = k,
-                                      .children = b->schema_children, .release = mark_schema};
+                                      .children = b->schema_children, .release = release_schema};
   b->buffers[0] = NULL;
   b->array[0] = (struct ArrowArray){.length = rows, .n_buffers = 1, .n_children = k, .buffers = b->buffers,
-                                    .children = b->array_children, .release = mark_array};
+                                    .children = b->array_children, .release = release_array};
   for (int i = 0; i < k; i++) {
     struct ArrowSchema *ls = &b->schema[1 + 2 * i], *vs = &b->schema[2 + 2 * i];
     struct ArrowArray *la = &b->array[1 + 2 * i], *va = &b->array[2 + 2 * i];
@@ -203,17 +200,17 @@ static void build(input_block* b, const column_in* cols, int k, int64_t rows) {
     b->array_children[MAX_COLUMNS + i] = va;
     *ls = (struct ArrowSchema){.format = b->format[i], .name = b->name[i], .metadata = b->metadata[i],
                                .n_children = 1, .children = &b->schema_children[MAX_COLUMNS + i],
-                               .release = mark_schema};
+                               .release = release_schema};
     *vs = (struct ArrowSchema){.format = b->value_format[i], .name = "item", .flags = ARROW_FLAG_NULLABLE,
-                               .release = mark_schema};
+                               .release = release_schema};
     const void** bufs = &b->buffers[1 + 3 * i];
     bufs[0] = NULL; /* list validity */
     bufs[1] = NULL; /* values validity */
     bufs[2] = cols[i].data;
     *la = (struct ArrowArray){.length = rows, .n_buffers = 1, .n_children = 1, .buffers = bufs,
-                              .children = &b->array_children[MAX_COLUMNS + i], .release = mark_array};
+                              .children = &b->array_children[MAX_COLUMNS + i], .release = release_array};
     *va = (struct ArrowArray){.length = rows * cols[i].size, .n_buffers = 2, .buffers = bufs + 1,
-                              .release = mark_array};
+                              .release = release_array};
   }
 }
 
@@ -365,11 +362,26 @@ done:
 
 /* ------------------------------------------------------------ call */
 
+static PyObject* fastcall_init(PyObject* self, PyObject* args) {
+  (void)self;
+  PyObject *schema_fn, *array_fn;
+  if (!PyArg_ParseTuple(args, "OO", &schema_fn, &array_fn)) return NULL;
+  void* s = PyLong_AsVoidPtr(schema_fn);
+  void* a = PyLong_AsVoidPtr(array_fn);
+  if (PyErr_Occurred()) return NULL;
+  if (s == NULL || a == NULL) return PyErr_Format(PyExc_ValueError, "staa._fastcall: NULL release callback");
+  release_schema = (void (*)(struct ArrowSchema*))s;
+  release_array = (void (*)(struct ArrowArray*))a;
+  Py_RETURN_NONE;
+}
+
 static PyObject* fastcall(PyObject* self, PyObject* args) {
   (void)self;
   PyObject *fn_obj, *handle_obj, *columns;
   const char* options;
   if (!PyArg_ParseTuple(args, "OOO!y", &fn_obj, &handle_obj, &PyTuple_Type, &columns, &options)) return NULL;
+  if (release_schema == NULL || release_array == NULL)
+    return PyErr_Format(PyExc_RuntimeError, "staa._fastcall: init was not called");
   void* fn = PyLong_AsVoidPtr(fn_obj);
   if (fn == NULL) return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_ValueError, "staa._fastcall: no function");
   void* handle = NULL;
@@ -426,6 +438,7 @@ static PyObject* fastcall(PyObject* self, PyObject* args) {
 }
 
 static PyMethodDef methods[] = {
+    {"init", fastcall_init, METH_VARARGS, "init(release_schema, release_array): the library's borrowed-struct releases"},
     {"call", fastcall, METH_VARARGS, "call(fn, handle, columns, options) -> (status, message, metadata, outputs)"},
     {NULL, NULL, 0, NULL}};
 
