@@ -91,36 +91,13 @@ func (op *layerOp) apply(off int, v, out []float32, r0, r1 int, sc *scratch) (fi
 	for i := r0; i < r1; i += rows {
 		m := min(rows, r1-i)
 		vb, coef, diag := v[i:i+m], sc.coef[:m], sc.diag[:m]
-		done := false
-		if m > 1 && blockPath && !hasZero(vb) {
-			fb := sc.block[:m*n]
-			if s := op.fuse(fb, off+i*n, sc); s-s == 0 {
-				sums := sc.sums[:m]
-				f32.SumEach(sums, fb, n)
-				if op.mode == opRollout { // the weights of 8 rows at a time
-					a := 1 - op.alpha
-					done = f32.RolloutWeights(coef, diag, vb, sums, scale, a, a*scale, op.alpha)
-				} else {
-					done = true
-					for k, vk := range vb {
-						var ok bool
-						if coef[k], diag[k], ok = op.weigh(vk, sums[k], scale); !ok {
-							done = false
-							break
-						}
-					}
-				}
-				// !done: an overflowing sum; the row path below finds the row.
-				if done && i == 0 && m == n { // a whole matrix: the diagonal terms too
-					f32.AxpyRows(out, coef, fb, diag)
-					continue
-				}
-				if done {
-					f32.AxpyRows(out, coef, fb, nil)
-				}
+		if fb := sc.block[:m*n]; m > 1 && blockPath && !hasZero(vb) && op.weighBlock(fb, off+i*n, vb, coef, diag, scale, sc) {
+			if i == 0 && m == n { // a whole matrix: the diagonal terms too
+				f32.AxpyRows(out, coef, fb, diag)
+				continue
 			}
-		}
-		if !done {
+			f32.AxpyRows(out, coef, fb, nil)
+		} else { // row by row: rows of weight 0 unread, a row not finite found
 			f := sc.block[:n]
 			for k, vk := range vb {
 				coef[k], diag[k] = 0, 0
@@ -179,6 +156,36 @@ func (op *layerOp) fuse(f []float32, base int, sc *scratch) float32 {
 	}
 }
 
+// weighBlock fuses the m = len(v) rows of the block at base into fb, sums
+// them and sets their weights (8 rows at a time for the rollout). It reports
+// false if a value read or a row's sum is not finite: the row path then
+// finds the row.
+func (op *layerOp) weighBlock(fb []float32, base int, v, coef, diag []float32, scale float32, sc *scratch) bool {
+	if s := op.fuse(fb, base, sc); s-s != 0 {
+		return false
+	}
+	sums := sc.sums[:len(v)]
+	f32.SumEach(sums, fb, op.n)
+	if op.mode == opRollout {
+		a, b := op.rolloutConstants(scale)
+		return f32.RolloutWeights(coef, diag, v, sums, scale, a, b, op.alpha)
+	}
+	for k, vk := range v {
+		var ok bool
+		if coef[k], diag[k], ok = op.weigh(vk, sums[k], scale); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// rolloutConstants returns a = 1 − α and b = (1 − α)·scale, the constants of
+// f32.RolloutWeight, computed once for the block and the row paths alike.
+func (op *layerOp) rolloutConstants(scale float32) (a, b float32) {
+	a = 1 - op.alpha
+	return a, a * scale
+}
+
 // scale is the factor that turns a fused row into Ā_i: 1/H for the sums of
 // mean and grad, 1 for max and min.
 func (op *layerOp) scale() float32 {
@@ -195,8 +202,8 @@ func (op *layerOp) scale() float32 {
 // zero: both weights 0.
 func (op *layerOp) weigh(vi, s, scale float32) (coef, diag float32, ok bool) {
 	if op.mode == opRollout { // as f32.RolloutWeights computes it for a block
-		a := 1 - op.alpha
-		return f32.RolloutWeight(vi, s, scale, a, a*scale, op.alpha)
+		a, b := op.rolloutConstants(scale)
+		return f32.RolloutWeight(vi, s, scale, a, b, op.alpha)
 	}
 	s *= scale
 	if s-s != 0 {

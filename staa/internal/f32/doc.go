@@ -1,8 +1,10 @@
 // Package f32 holds the float32 kernels of the engine's inner loops: reads
 // (Sum, SumStreams), the one-pass fusion of H head rows (SumRows, MaxRows,
 // MinRows, SumPosProdRows: dst[j] from the H values src[k·stride + j],
-// loaded 8 lanes at a time, dst stored once, Σdst returned), y += a·x (Axpy)
-// and the exact widening of float16 (FromHalfRows). On amd64 CPUs with AVX2
+// loaded 8 lanes at a time, dst stored once, Σdst returned), y += a·x (Axpy),
+// the same for a block of short rows (SumEach, AxpyRows, and RolloutWeights
+// between them, the rollout's weights 8 rows at a time) and the exact
+// widening of float16 (FromHalfRows). On amd64 CPUs with AVX2
 // (and F16C) they run as hand-written assembly, 8 lanes and up to four
 // registers per step; elsewhere, or with the purego build tag, as plain Go.
 //
