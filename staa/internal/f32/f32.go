@@ -86,6 +86,31 @@ func SumRows(dst, src []float32, rows, stride int) float32 {
 	return sumRowsGo(dst, src, rows, stride)
 }
 
+// SumRowsEach is SumRows for groups of rows one after the other: for
+// g < len(dst)/n, dst[g·n : (g+1)·n] = SumRows of src[g·gstride:], the
+// same values as one call per group, in one call. It returns the sum of
+// the groups' returns (not finite if any was not). It panics unless n ≥ 1
+// divides len(dst) and src holds every group's rows.
+func SumRowsEach(dst, src []float32, n, rows, stride, gstride int) float32 {
+	if n < 1 || len(dst)%n != 0 || gstride < 0 {
+		panic(fmt.Sprintf("f32: SumRowsEach of %d values in groups of %d, %d apart", len(dst), n, gstride))
+	}
+	groups := len(dst) / n
+	if groups == 0 {
+		return 0
+	}
+	checkRows("SumRowsEach", n, len(src)-(groups-1)*gstride, rows, stride)
+	var s float32
+	for g := range groups {
+		if useAsm {
+			s += sumRowsAVX2(&dst[g*n], &src[g*gstride], n, rows, stride)
+		} else {
+			s += sumRowsGo(dst[g*n:(g+1)*n], src[g*gstride:], rows, stride)
+		}
+	}
+	return s
+}
+
 // MaxRows sets dst[j] = max_k src[k·stride + j], taking the rows in order and
 // replacing the running maximum m by x only when x > m (so a NaN is passed
 // over), and returns Σ_j dst[j], or NaN if any value read is a NaN or an
@@ -177,6 +202,25 @@ func AxpyRows(y, a, x, d []float32) {
 	}
 	for j, dj := range d {
 		y[j] += dj
+	}
+}
+
+// AxpyRowsEach is AxpyRows for groups one after the other, each with its own
+// y, a and d of n values and its n rows of x: for g < len(y)/n,
+// AxpyRows(y[g·n:(g+1)·n], a[g·n:(g+1)·n], x[g·n²:(g+1)·n²], d[g·n:(g+1)·n]),
+// in one call. It panics unless n ≥ 1 divides len(y) and a, x and d hold
+// every group's values.
+func AxpyRowsEach(y, a, x, d []float32, n int) {
+	if n < 1 || len(y)%n != 0 || len(a) < len(y) || len(d) < len(y) || len(x) < len(y)*n {
+		panic(fmt.Sprintf("f32: AxpyRowsEach of %d values in groups of %d with %d weights, %d rows, %d diagonal terms", len(y), n, len(a), len(x), len(d)))
+	}
+	for g := range len(y) / n {
+		r := g * n
+		if useAsm {
+			axpyRowsAVX2(&y[r], &a[r], &x[r*n], &d[r], n, n)
+			continue
+		}
+		AxpyRows(y[r:r+n], a[r:r+n], x[r*n:(r+n)*n], d[r:r+n])
 	}
 }
 

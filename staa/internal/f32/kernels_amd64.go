@@ -49,3 +49,31 @@ func sumStreamsAVX2(x *float32, seg, k int) float32
 func fromHalfRowsAVX2(dst *float32, src *uint16, n, rows, stride int)
 
 func cpuidECX1() uint32
+
+// In layout_amd64.s.
+
+//go:noescape
+func transposeTilesAVX2(dst, src *float32, rows, cols int)
+
+//go:noescape
+func hasZeroAVX2(x *float32, n int) bool
+
+// In post_amd64.s.
+
+//go:noescape
+func powScaledAVX2(x *float32, n int, inv float64, k int) float64
+
+//go:noescape
+func divScaledAVX2(x *float32, n int, s float64)
+
+//go:noescape
+func divByAVX2(x *float32, n int, m float32)
+
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+//go:noescape
+func nonNegFiniteAVX2(x *float32, n int) bool
+
+//go:noescape
+func sum64AVX2(x *float32, n int) float64

@@ -17,6 +17,14 @@ func sumPosProdRowsAVX2(dst, a, b *float32, n, rows, stride int) float32 { panic
 func axpyAVX2(a float32, x, y *float32, n int)                           { panic(noAsm) }
 func fromHalfRowsAVX2(dst *float32, src *uint16, n, rows, stride int)    { panic(noAsm) }
 func sumStreamsAVX2(x *float32, seg, k int) float32                      { panic(noAsm) }
+func transposeTilesAVX2(dst, src *float32, rows, cols int)               { panic(noAsm) }
+func hasZeroAVX2(x *float32, n int) bool                                 { panic(noAsm) }
+func powScaledAVX2(x *float32, n int, inv float64, k int) float64        { panic(noAsm) }
+func sum64AVX2(x *float32, n int) float64                                { panic(noAsm) }
+func divScaledAVX2(x *float32, n int, s float64)                         { panic(noAsm) }
+func divByAVX2(x *float32, n int, m float32)                             { panic(noAsm) }
+func maxAVX2(x *float32, n int) float32                                  { panic(noAsm) }
+func nonNegFiniteAVX2(x *float32, n int) bool                            { panic(noAsm) }
 func rolloutWeightsAVX2(coef, diag, v, sums *float32, m int, scale, a, b, alpha float32) bool {
 	panic(noAsm)
 }

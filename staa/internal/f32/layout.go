@@ -1,0 +1,46 @@
+package f32
+
+import "fmt"
+
+// Transpose sets dst[c·rows + r] = src[r·cols + c]: dst is the cols × rows
+// transpose of the rows × cols matrix src. Values are moved, not computed,
+// so both paths give the same bits. It panics unless src and dst hold
+// rows·cols values and do not overlap.
+func Transpose(dst, src []float32, rows, cols int) {
+	if rows < 0 || cols < 0 || len(src) < rows*cols || len(dst) < rows*cols {
+		panic(fmt.Sprintf("f32: Transpose of %d × %d from %d values into %d", rows, cols, len(src), len(dst)))
+	}
+	r8, c8 := 0, 0 // the tiles done in assembly: rows < r8, columns < c8
+	if useAsm && rows >= 8 && cols >= 8 {
+		r8, c8 = rows&^7, cols&^7
+		transposeTilesAVX2(&dst[0], &src[0], rows, cols)
+	}
+	// The rest: rows ≥ r8, then the columns ≥ c8 of rows < r8.
+	for r := r8; r < rows; r++ {
+		for c, x := range src[r*cols : (r+1)*cols] {
+			dst[c*rows+r] = x
+		}
+	}
+	for r := 0; r < r8; r++ {
+		for c, x := range src[r*cols+c8 : (r+1)*cols] {
+			dst[(c8+c)*rows+r] = x
+		}
+	}
+}
+
+// HasZero reports whether a value of x equals 0 (+0 or −0).
+func HasZero(x []float32) bool {
+	n := 0
+	if useAsm && len(x) >= 8 {
+		if hasZeroAVX2(&x[0], len(x)) {
+			return true
+		}
+		n = len(x) &^ 7
+	}
+	for _, v := range x[n:] {
+		if v == 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,120 @@
+package f32
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestTranspose: every element lands at its place, tiles and edges, with
+// room around dst left untouched.
+func TestTranspose(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, rows := range []int{0, 1, 3, 7, 8, 9, 16, 17, 24} {
+			for _, cols := range []int{0, 1, 5, 8, 9, 16, 23, 196} {
+				src := randSlice(rng, rows*cols)
+				dst := make([]float32, rows*cols+3)
+				for i := range dst {
+					dst[i] = -7
+				}
+				Transpose(dst, src, rows, cols)
+				for r := 0; r < rows; r++ {
+					for c := 0; c < cols; c++ {
+						if got, want := dst[c*rows+r], src[r*cols+c]; got != want {
+							t.Fatalf("%d×%d: dst[%d·%d+%d] = %v, want %v", rows, cols, c, rows, r, got, want)
+						}
+					}
+				}
+				for _, x := range dst[rows*cols:] {
+					if x != -7 {
+						t.Fatalf("%d×%d: wrote past the matrix", rows, cols)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestTransposePanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Transpose into a short dst did not panic")
+		}
+	}()
+	Transpose(make([]float32, 5), make([]float32, 6), 2, 3)
+}
+
+// TestHasZero: a zero (of either sign) at any place is found, NaN is not a
+// zero, and values past the slice are not looked at.
+func TestHasZero(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		negZero := float32(math.Copysign(0, -1))
+		for _, n := range lengths {
+			x := make([]float32, n+1)
+			for i := range x {
+				x[i] = 1 + float32(i)
+			}
+			x[n] = 0 // past the slice
+			if HasZero(x[:n]) {
+				t.Fatalf("n %d: zero found in a slice without one", n)
+			}
+			for i := 0; i < n; i++ {
+				for _, z := range []float32{0, negZero} {
+					x[i] = z
+					if !HasZero(x[:n]) {
+						t.Fatalf("n %d: zero %v at %d not found", n, z, i)
+					}
+				}
+				x[i] = float32(math.NaN())
+				if HasZero(x[:n]) {
+					t.Fatalf("n %d: NaN at %d taken for a zero", n, i)
+				}
+				x[i] = 1
+			}
+		}
+	})
+}
+
+// TestEachKernels: SumRowsEach and AxpyRowsEach are their one-group kernels
+// called group by group, bit for bit.
+func TestEachKernels(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 8))
+		for _, n := range []int{1, 3, 8, 17, 33} {
+			const rows, groups = 4, 3
+			nn := n * n
+			gstride := rows*nn + 5 // groups apart by more than their rows
+			src := randSlice(rng, groups*gstride)
+			got := make([]float32, groups*nn)
+			s := SumRowsEach(got, src, nn, rows, nn, gstride)
+			want := make([]float32, groups*nn)
+			var ws float32
+			for g := range groups {
+				ws += SumRows(want[g*nn:(g+1)*nn], src[g*gstride:], rows, nn)
+			}
+			if s != ws {
+				t.Fatalf("n %d: SumRowsEach returned %v, want %v", n, s, ws)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("n %d: SumRowsEach [%d] = %v, want %v", n, i, got[i], want[i])
+				}
+			}
+			y := randSlice(rng, groups*n)
+			a, d := randSlice(rng, groups*n), randSlice(rng, groups*n)
+			x := randSlice(rng, groups*nn)
+			yw := append([]float32(nil), y...)
+			AxpyRowsEach(y, a, x, d, n)
+			for g := range groups {
+				r := g * n
+				AxpyRows(yw[r:r+n], a[r:r+n], x[r*n:(r+n)*n], d[r:r+n])
+			}
+			for i := range y {
+				if y[i] != yw[i] {
+					t.Fatalf("n %d: AxpyRowsEach [%d] = %v, want %v", n, i, y[i], yw[i])
+				}
+			}
+		}
+	})
+}
