@@ -3,6 +3,8 @@ package staa
 import (
 	"fmt"
 	"math"
+
+	"github.com/staa-dev/staa/staa/internal/f32"
 )
 
 // Postprocess applies p to v (see Post for the steps) and returns the spatial
@@ -70,6 +72,9 @@ func Postprocess(v Volume, p Post) (spatial Volume, temporal []float32, err erro
 // checkVolumeValues reports the first value of v that is not finite or is
 // negative, naming its frame and position.
 func checkVolumeValues(v Volume) error {
+	if f32.NonNegFinite(v.Data) {
+		return nil
+	}
 	for f := range v.Frames {
 		for k, x := range v.Frame(f) {
 			if x >= 0 && x <= math.MaxFloat32 {
@@ -93,10 +98,7 @@ func checkVolumeValues(v Volume) error {
 // exact arithmetic, so that neither the powers nor their sum can overflow or
 // underflow to 0 for any γ.
 func focus(x []float32, gamma float64) {
-	var m float32
-	for _, v := range x {
-		m = max(m, v)
-	}
+	m := f32.Max(x)
 	if m == 0 {
 		return // 0^γ = 0 for γ > 0: nothing to do, and no sum to divide by
 	}
@@ -105,11 +107,7 @@ func focus(x []float32, gamma float64) {
 	if k := int(gamma); float64(k) == gamma && k >= 1 && k <= 64 {
 		// Whole γ (the optimized preset's 8): multiplications by squaring,
 		// math.Pow is ~20× slower.
-		for i, v := range x {
-			t := intPow(float64(v)*inv, k)
-			sum += t
-			x[i] = float32(t)
-		}
+		sum = f32.PowScaled(x, inv, k)
 	} else {
 		for i, v := range x {
 			t := math.Pow(float64(v)*inv, gamma)
@@ -117,37 +115,24 @@ func focus(x []float32, gamma float64) {
 			x[i] = float32(t)
 		}
 	}
-	for i, v := range x {
-		x[i] = float32(float64(v) / sum)
-	}
+	f32.DivScaled(x, sum)
 }
 
-// intPow returns r^k for k ≥ 1 by repeated squaring.
-func intPow(r float64, k int) float64 {
-	p := 1.0
-	for ; k > 0; k >>= 1 {
-		if k&1 == 1 {
-			p *= r
-		}
-		r *= r
-	}
-	return p
-}
-
-// temporalProfile returns P[f] = Σ_{i,j} V[f,i,j] / Σ V, summed in float64,
-// or the uniform 1/F when Σ V = 0.
+// temporalProfile returns P[f] = Σ_{i,j} V[f,i,j] / Σ V, summed in float64
+// (f32.Sum64 per frame), or the uniform 1/F when Σ V = 0.
 func temporalProfile(v Volume) []float32 {
-	sums := make([]float64, v.Frames)
+	p := make([]float32, v.Frames)
+	var buf [64]float64 // the frames' sums, on the stack for short clips
+	sums := buf[:0]
+	if v.Frames > len(buf) {
+		sums = make([]float64, 0, v.Frames)
+	}
 	total := 0.0
 	for f := range v.Frames {
-		s := 0.0
-		for _, x := range v.Frame(f) {
-			s += float64(x)
-		}
-		sums[f] = s
+		s := f32.Sum64(v.Frame(f))
+		sums = append(sums, s)
 		total += s
 	}
-	p := make([]float32, v.Frames)
 	for f, s := range sums {
 		if total > 0 {
 			p[f] = float32(s / total)
@@ -175,14 +160,7 @@ func normalizeVolume(v Volume, n Normalize) {
 // scaleByMax divides x by its maximum if that is > 0. The float32 quotient is
 // correctly rounded, as numpy's.
 func scaleByMax(x []float32) {
-	var m float32
-	for _, v := range x {
-		m = max(m, v)
-	}
-	if m <= 0 {
-		return
-	}
-	for i, v := range x {
-		x[i] = v / m
+	if m := f32.Max(x); m > 0 {
+		f32.DivBy(x, m)
 	}
 }
