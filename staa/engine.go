@@ -33,6 +33,21 @@ func AttributeBatch(g Geometry, clips []Clip, o Options) ([]Attribution, error) 
 	if len(clips) == 0 {
 		return nil, errors.New("staa: empty batch: no clips to explain")
 	}
+	if len(clips) == 1 { // the common call: no per-clip slices or closures
+		p, err := newPlan(g, clips[0], o)
+		if err != nil {
+			return nil, err
+		}
+		w := o.workers()
+		if p.small() {
+			w = 1
+		}
+		a, err := p.run(w)
+		if err != nil {
+			return nil, err
+		}
+		return []Attribution{a}, nil
+	}
 	plans := make([]plan, len(clips))
 	for b, c := range clips {
 		p, err := newPlan(g, c, o)

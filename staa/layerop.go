@@ -48,6 +48,9 @@ type scratch struct {
 	diag  []float32 // v_i·γ_i, added at out[i]
 	conv  []float32 // float16 widening of A's head rows
 	convG []float32 // the same for G
+	idx   []int     // applySparse: the rows of nonzero weight,
+	w     []float32 // their weights
+	full  []float32 // and the diagonal terms of every row
 }
 
 func newScratch() *scratch { return new(scratch) }
@@ -91,7 +94,7 @@ func (op *layerOp) apply(off int, v, out []float32, r0, r1 int, sc *scratch) (fi
 	for i := r0; i < r1; i += rows {
 		m := min(rows, r1-i)
 		vb, coef, diag := v[i:i+m], sc.coef[:m], sc.diag[:m]
-		if fb := sc.block[:m*n]; m > 1 && blockPath && !hasZero(vb) && op.weighBlock(fb, off+i*n, vb, coef, diag, scale, sc) {
+		if fb := sc.block[:m*n]; m > 1 && blockPath && !f32.HasZero(vb) && op.weighBlock(fb, off+i*n, vb, coef, diag, scale, sc) {
 			if i == 0 && m == n { // a whole matrix: the diagonal terms too
 				f32.AxpyRows(out, coef, fb, diag)
 				continue
@@ -127,15 +130,6 @@ var blockPath = true
 // the block stays in L1).
 const fuseBlock = 4096
 
-func hasZero(v []float32) bool {
-	for _, x := range v {
-		if x == 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // fuse sets f to the fusion of the H heads' values [base, base+len(f)) of
 // the matrices (one matrix apart): summed for mean and grad, scaled later;
 // max or min. It reads each value once, 8 lanes at a time, and returns Σf,
@@ -156,16 +150,28 @@ func (op *layerOp) fuse(f []float32, base int, sc *scratch) float32 {
 	}
 }
 
-// weighBlock fuses the m = len(v) rows of the block at base into fb, sums
-// them and sets their weights (8 rows at a time for the rollout). It reports
-// false if a value read or a row's sum is not finite: the row path then
-// finds the row.
+// weighBlock fuses the m = len(v) rows of the block at base into fb and
+// weighs them (weighRows). It reports false if a value read or a row's sum
+// is not finite: the row path then finds the row.
 func (op *layerOp) weighBlock(fb []float32, base int, v, coef, diag []float32, scale float32, sc *scratch) bool {
 	if s := op.fuse(fb, base, sc); s-s != 0 {
 		return false
 	}
+	return op.weighRows(fb, v, coef, diag, scale, sc)
+}
+
+// weighRows sums the fused rows fb (len(v) rows of n) and sets their weights,
+// 8 rows at a time for the rollout. It reports false if a sum is not finite.
+func (op *layerOp) weighRows(fb, v, coef, diag []float32, scale float32, sc *scratch) bool {
 	sums := sc.sums[:len(v)]
 	f32.SumEach(sums, fb, op.n)
+	return op.weighSums(v, sums, coef, diag, scale)
+}
+
+// weighSums sets the weights of rows of weight v whose fused values sum to
+// sums (weigh, 8 rows at a time for the rollout); false if a sum is not
+// finite.
+func (op *layerOp) weighSums(v, sums, coef, diag []float32, scale float32) bool {
 	if op.mode == opRollout {
 		a, b := op.rolloutConstants(scale)
 		return f32.RolloutWeights(coef, diag, v, sums, scale, a, b, op.alpha)
@@ -177,6 +183,100 @@ func (op *layerOp) weighBlock(fb []float32, base int, v, coef, diag []float32, s
 		}
 	}
 	return true
+}
+
+// applyEach is apply over whole matrices for groups = len(ok) groups at
+// once: group g's H matrices start at off + g·H·n² (frames of the spatial
+// attention, patches of the temporal one), and out[g·n:(g+1)·n] += v[g·n:
+// (g+1)·n]·M_g; ok[g] reports whether group g's rows were finite. When every
+// group's fused matrix fits in the block together (small models: 17×17 or
+// 8×8) and no weight is 0, the groups are fused one after the other, then
+// every row is summed in one f32.SumEach and weighed in one call, and each
+// group ends with one f32.AxpyRows, diagonal included: the operations of
+// apply on each group, so the same results, with a few calls a step rather
+// than a few per group. Otherwise, or if a value is not finite, each group
+// goes through apply (out is not touched before that choice).
+func (op *layerOp) applyEach(off int, v, out []float32, ok []bool, sc *scratch) {
+	n, groups := op.n, len(ok)
+	nn, mat := n*n, op.heads*n*n
+	if n > 1 && blockPath && groups*nn <= fuseBlock && !f32.HasZero(v[:groups*n]) && op.weighGroups(off, v[:groups*n], sc) {
+		rows := groups * n
+		f32.AxpyRowsEach(out[:rows], sc.coef[:rows], sc.block[:rows*n], sc.diag[:rows], n)
+		for g := range ok {
+			ok[g] = true
+		}
+		return
+	}
+	if n > 1 && blockPath && groups*nn <= fuseBlock && op.applySparse(off, v[:groups*n], out[:groups*n], sc) {
+		for g := range ok {
+			ok[g] = true
+		}
+		return
+	}
+	for g := range ok {
+		r := g * n
+		ok[g] = op.apply(off+g*mat, v[r:r+n], out[r:r+n], 0, n, sc)
+	}
+}
+
+// applySparse is applyEach for weights with zeros (the first step from
+// e_CLS: a row per frame): the rows of nonzero weight, and only they, are
+// fused into the block one after the other, weighed in one call and added
+// to their group's out, then every group's diagonal terms (0 for the other
+// rows) — apply's row path on each group, so the same results, without
+// apply's setup per group. It reports false, out untouched, if a value read
+// is not finite.
+func (op *layerOp) applySparse(off int, v, out []float32, sc *scratch) bool {
+	n := op.n
+	mat := op.heads * n * n
+	sc.idx = sc.idx[:0]
+	for r, x := range v {
+		if x != 0 {
+			sc.idx = append(sc.idx, r)
+		}
+	}
+	m := len(sc.idx)
+	sc.grow(m, n)
+	w, sums := reuse(&sc.w, m), sc.sums[:m]
+	for k, r := range sc.idx {
+		w[k] = v[r]
+		sums[k] = op.fuse(sc.block[k*n:(k+1)*n], off+(r/n)*mat+(r%n)*n, sc)
+	}
+	coef, diag := sc.coef[:m], sc.diag[:m]
+	if !op.weighSums(w, sums, coef, diag, op.scale()) {
+		return false
+	}
+	full := reuse(&sc.full, len(v))
+	for k, r := range sc.idx {
+		g := r / n
+		f32.Axpy(coef[k], sc.block[k*n:(k+1)*n], out[g*n:(g+1)*n])
+		full[r] = diag[k]
+	}
+	f32.Axpy(1, full, out) // 1·d = d: out += d exactly
+	return true
+}
+
+// weighGroups fuses the groups' matrices into the scratch block and weighs
+// all their rows, as applyEach does; false if a value is not finite.
+func (op *layerOp) weighGroups(off int, v []float32, sc *scratch) bool {
+	n := op.n
+	nn, mat := n*n, op.heads*n*n
+	rows := len(v)
+	sc.grow(rows, n)
+	fb := sc.block[:rows*n]
+	if op.mode != opGrad && op.fusion == FuseMean && op.a.F16 == nil {
+		// The common case in one call.
+		if s := f32.SumRowsEach(fb, op.a.F32[off:], nn, op.heads, nn, mat); s-s != 0 {
+			return false
+		}
+	} else {
+		for g := 0; g < rows/n; g++ {
+			if s := op.fuse(fb[g*nn:(g+1)*nn], off+g*mat, sc); s-s != 0 {
+				return false
+			}
+		}
+	}
+	return op.weighRows(fb, v, sc.coef[:rows], sc.diag[:rows], op.scale(), sc)
 }
 
 // rolloutConstants returns a = 1 − α and b = (1 − α)·scale, the constants of

@@ -61,3 +61,81 @@ func TestApplyBlockMatchesRows(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyEachMatchesRows: several groups at once (one call per kernel for
+// all of them) give bit for bit what the row path gives group by group, for
+// every mode and fusion, float32 and float16; a zero weight or a NaN in one
+// group sends the groups through apply, and the NaN is reported for its
+// group only.
+func TestApplyEachMatchesRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{2, 5, 8, 17, 40} {
+		const H, groups = 3, 5
+		a := randAttention(rng, groups*H, n)
+		g := randSigned(rng, len(a))
+		a16, g16 := make([]float16.Num, len(a)), make([]float16.Num, len(g))
+		for i := range a {
+			a16[i], g16[i] = float16.New(a[i]), float16.New(g[i])
+		}
+		for _, half := range []bool{false, true} {
+			for _, mode := range []opMode{opPlain, opRollout, opGrad} {
+				for _, fu := range []Fusion{FuseMean, FuseMax, FuseMin} {
+					op := layerOp{a: Tensor{F32: a}, g: Tensor{F32: g}, heads: H, n: n, mode: mode, fusion: fu, alpha: 0.5}
+					if half {
+						op.a, op.g = Tensor{F16: a16}, Tensor{F16: g16}
+					}
+					// Zeros: none, one, all but each group's first row (the
+					// step from e_CLS), and those plus a whole group.
+					for zero := range 4 {
+						v := randSigned(rng, groups*n)
+						switch zero {
+						case 1:
+							v[2*n+1] = 0
+						case 2, 3:
+							for r := range v {
+								if r%n != 0 || zero == 3 && r/n == 1 {
+									v[r] = 0
+								}
+							}
+						}
+						each := make([]float32, groups*n)
+						ok := make([]bool, groups)
+						op.applyEach(0, v, each, ok, newScratch())
+						blockPath = false
+						rows := make([]float32, groups*n)
+						for k := range groups {
+							if !op.apply(k*H*n*n, v[k*n:(k+1)*n], rows[k*n:(k+1)*n], 0, n, newScratch()) {
+								t.Fatalf("n %d: row pass reported a non-finite value", n)
+							}
+						}
+						blockPath = true
+						for k, good := range ok {
+							if !good {
+								t.Fatalf("n %d half %v mode %d fusion %v: group %d reported not finite", n, half, mode, fu, k)
+							}
+						}
+						for j := range rows {
+							if math.Float32bits(each[j]) != math.Float32bits(rows[j]) {
+								t.Fatalf("n %d half %v mode %d fusion %v zeros %d: out[%d] each %v, rows %v", n, half, mode, fu, zero, j, each[j], rows[j])
+							}
+						}
+					}
+					if half {
+						continue
+					}
+					// A NaN in group 3 is reported there, and only there.
+					bad := append([]float32(nil), a...)
+					bad[3*H*n*n+n*n+n-1] = float32(math.NaN())
+					op.a = Tensor{F32: bad}
+					ok := make([]bool, groups)
+					op.applyEach(0, randSigned(rng, groups*n), make([]float32, groups*n), ok, newScratch())
+					for k, good := range ok {
+						if good == (k == 3) {
+							t.Fatalf("n %d mode %d fusion %v: group %d finite %v", n, mode, fu, k, good)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,15 +1,55 @@
 package staa
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/staa-dev/staa/staa/internal/f32"
+)
 
 // rowBlock is the number of rows of a joint matrix that one task handles.
 // It is fixed, not derived from the worker count, so that the partial sums,
 // and hence the results, are the same for any number of workers.
 const rowBlock = 64
 
-// patchGroup is the number of patch positions that one task of the temporal
-// step handles (TimeSformer-base: 14 tasks of 14 blocks of 3 KB a layer).
+// patchGroup is the most groups (frames or patch positions) that one task
+// handles when there are several workers (TimeSformer-base: the temporal
+// step is 14 tasks of 14 blocks of 3 KB a layer): each reads a stretch of
+// memory rather than every other small block, and the tasks balance.
 const patchGroup = 14
+
+// each runs op.applyEach on every group of a step: groups len(ok) of H
+// matrices each, the first at element off, a task a few groups at a time
+// (as many as fit in the fuse block, at most patchGroup when workers share
+// the work). v and out hold n values per group.
+func (op *layerOp) each(off int, v, out []float32, ok []bool, workers int, scratches []*scratch) {
+	n, groups := op.n, len(ok)
+	per := max(1, fuseBlock/(n*n))
+	if workers > 1 {
+		per = min(per, patchGroup)
+	}
+	tasks := (groups + per - 1) / per
+	if workers <= 1 || tasks == 1 {
+		for c := range tasks {
+			op.task(c, per, off, v, out, ok, scratches[0])
+		}
+		return
+	}
+	op.eachParallel(tasks, per, off, v, out, ok, workers, scratches)
+}
+
+// eachParallel is each's loop over tasks on several goroutines (apart, so
+// that the one-goroutine path allocates no closure).
+func (op *layerOp) eachParallel(tasks, per, off int, v, out []float32, ok []bool, workers int, scratches []*scratch) {
+	o := *op // a copy for the goroutines, so that op itself stays where it is
+	parallelFor(tasks, workers, func(w, c int) { o.task(c, per, off, v, out, ok, scratches[w]) })
+}
+
+// task runs applyEach on the groups [c·per, (c+1)·per) of each's step.
+func (op *layerOp) task(c, per, off int, v, out []float32, ok []bool, sc *scratch) {
+	n := op.n
+	g0, g1 := c*per, min((c+1)*per, len(ok))
+	op.applyEach(off+g0*op.heads*n*n, v[g0*n:g1*n], out[g0*n:g1*n], ok[g0:g1], sc)
+}
 
 // propagateJoint runs v ← v·M_l for l = L−1 … 0 over [H, S, S] matrices.
 // The result is a vector of ws, valid until ws is reused.
@@ -80,10 +120,7 @@ func (p plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 		for t := 1; t < T; t++ {
 			copy(u[t*n:(t+1)*n], u[:n])
 		}
-		parallelFor(T, workers, func(w, t int) {
-			off := (l*T + t) * p.heads * n * n
-			okT[t] = sop.apply(off, u[t*n:(t+1)*n], uo[t*n:(t+1)*n], 0, n, scratches[w])
-		})
+		sop.each(l*T*p.heads*n*n, u, uo, okT, workers, scratches)
 		if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
 			return nil, err
 		}
@@ -105,10 +142,7 @@ func (p plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 			copy(ut[C:], v[C+t*N:C+(t+1)*N])
 		}
 		clear(uo)
-		parallelFor(T, workers, func(w, t int) {
-			off := (l*T + t) * p.heads * n * n
-			okT[t] = sop.apply(off, u[t*n:(t+1)*n], uo[t*n:(t+1)*n], 0, n, scratches[w])
-		})
+		sop.each(l*T*p.heads*n*n, u, uo, okT, workers, scratches)
 		if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
 			return nil, err
 		}
@@ -128,28 +162,13 @@ func (p plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 			continue // no temporal attention: T̂_l = I
 		}
 		// Temporal, per patch position; the CLS passes through.
-		for t := 0; t < T; t++ {
-			for k := 0; k < N; k++ {
-				wt[k*T+t] = v[C+t*N+k]
-			}
-		}
+		f32.Transpose(wt, v[C:], T, N)
 		clear(wo)
-		// Patches go to the workers patchGroup at a time, so that each
-		// reads a stretch of memory rather than every other small block.
-		parallelFor((N+patchGroup-1)/patchGroup, workers, func(w, b int) {
-			for k := b * patchGroup; k < min((b+1)*patchGroup, N); k++ {
-				off := (l*N + k) * p.theads * T * T
-				okN[k] = top.apply(off, wt[k*T:(k+1)*T], wo[k*T:(k+1)*T], 0, T, scratches[w])
-			}
-		})
+		top.each(l*N*p.theads*T*T, wt, wo, okN, workers, scratches)
 		if err := nonFinite(okN, "temporal", l, "patch"); err != nil {
 			return nil, err
 		}
-		for t := 0; t < T; t++ {
-			for k := 0; k < N; k++ {
-				v[C+t*N+k] = wo[k*T+t]
-			}
-		}
+		f32.Transpose(v[C:], wo, N, T)
 		if err := checkFinite(v, "temporal", l); err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package staa
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow/float16"
 )
@@ -45,17 +46,19 @@ func (t Tensor) row(off, n int, buf []float32) []float32 {
 	return buf
 }
 
-// checkShape reports an error naming what if t's shape is not want.
+// checkShape reports an error naming what if t's shape is not want. want
+// does not escape (the messages print a copy), so callers' literals stay on
+// the stack.
 func (t Tensor) checkShape(what string, want []int) error {
 	if t.F32 != nil && t.F16 != nil {
 		return fmt.Errorf("staa: %s holds both float32 and float16 data", what)
 	}
 	if len(t.Shape) != len(want) {
-		return fmt.Errorf("staa: %s has shape %v, want %v", what, t.Shape, want)
+		return fmt.Errorf("staa: %s has shape %v, want %v", what, t.Shape, slices.Clone(want))
 	}
 	for i := range want {
 		if want[i] >= 0 && t.Shape[i] != want[i] {
-			return fmt.Errorf("staa: %s has shape %v, want %v", what, t.Shape, want)
+			return fmt.Errorf("staa: %s has shape %v, want %v", what, t.Shape, slices.Clone(want))
 		}
 	}
 	if t.elems() != t.Len() {
