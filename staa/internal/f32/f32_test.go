@@ -7,7 +7,7 @@ import (
 )
 
 // lengths covers empty, sub-vector, exact-vector, block and odd lengths.
-var lengths = []int{0, 1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 95, 197, 1000, 1031}
+var lengths = []int{0, 1, 2, 7, 8, 9, 15, 16, 17, 24, 25, 31, 32, 33, 63, 64, 65, 95, 197, 1000, 1031}
 
 // paths runs f once with the assembly kernels (where the CPU has them) and
 // once with the Go code.

@@ -2,7 +2,11 @@
 
 package f32
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // useAsm selects the AVX2 kernels, useF16C the float16 widening (F16C, a
 // VEX extension that every AVX2 CPU has in practice, checked all the same);
@@ -77,3 +81,6 @@ func nonNegFiniteAVX2(x *float32, n int) bool
 
 //go:noescape
 func sum64AVX2(x *float32, n int) float64
+
+//go:noescape
+func prefetchL2(p unsafe.Pointer, bytes int)

@@ -546,37 +546,103 @@ smallLoad:
 	VMOVUPS 96(R11), Y11
 
 smallRow:
+	// One row loop per count of full vectors (0–4), chosen once: the
+	// same operations per row as one loop with a test per vector.
+	CMPQ R10, $2
+	JL   smallRows01
+	JE   smallRow2
+	CMPQ R10, $3
+	JE   smallRow3
+	JMP  smallRow4
+
+smallRows01:
+	TESTQ R10, R10
+	JNZ   smallRow1
+
+smallRow0:
 	VBROADCASTSS (BX), Y13
-	CMPQ         R10, $1
-	JL           smallTail
+	VMASKMOVPS   (SI), Y7, Y1
+	VMULPS       Y1, Y13, Y1
+	VADDPS       Y1, Y12, Y12
+	LEAQ         (SI)(R8*4), SI
+	ADDQ         $4, BX
+	DECQ         R9
+	JNZ          smallRow0
+	JMP          smallRowsDone
+
+smallRow1:
+	VBROADCASTSS (BX), Y13
 	VMULPS       (SI), Y13, Y0
 	VADDPS       Y0, Y8, Y8
-	CMPQ         R10, $2
-	JL           smallTail
-	VMULPS       32(SI), Y13, Y0
-	VADDPS       Y0, Y9, Y9
-	CMPQ         R10, $3
-	JL           smallTail
-	VMULPS       64(SI), Y13, Y0
-	VADDPS       Y0, Y10, Y10
-	CMPQ         R10, $4
-	JL           smallTail
-	VMULPS       96(SI), Y13, Y0
-	VADDPS       Y0, Y11, Y11
+	TESTQ        CX, CX
+	JZ           smallNext1
+	VMASKMOVPS   32(SI), Y7, Y1
+	VMULPS       Y1, Y13, Y1
+	VADDPS       Y1, Y12, Y12
 
-smallTail:
-	TESTQ      CX, CX
-	JZ         smallNext
-	VMASKMOVPS (SI)(R12*1), Y7, Y1
-	VMULPS     Y1, Y13, Y1
-	VADDPS     Y1, Y12, Y12
-
-smallNext:
+smallNext1:
 	LEAQ (SI)(R8*4), SI
 	ADDQ $4, BX
 	DECQ R9
-	JNZ  smallRow
+	JNZ  smallRow1
+	JMP  smallRowsDone
 
+smallRow2:
+	VBROADCASTSS (BX), Y13
+	VMULPS       (SI), Y13, Y0
+	VADDPS       Y0, Y8, Y8
+	VMULPS       32(SI), Y13, Y0
+	VADDPS       Y0, Y9, Y9
+	TESTQ        CX, CX
+	JZ           smallNext2
+	VMASKMOVPS   64(SI), Y7, Y1
+	VMULPS       Y1, Y13, Y1
+	VADDPS       Y1, Y12, Y12
+
+smallNext2:
+	LEAQ (SI)(R8*4), SI
+	ADDQ $4, BX
+	DECQ R9
+	JNZ  smallRow2
+	JMP  smallRowsDone
+
+smallRow3:
+	VBROADCASTSS (BX), Y13
+	VMULPS       (SI), Y13, Y0
+	VADDPS       Y0, Y8, Y8
+	VMULPS       32(SI), Y13, Y0
+	VADDPS       Y0, Y9, Y9
+	VMULPS       64(SI), Y13, Y0
+	VADDPS       Y0, Y10, Y10
+	TESTQ        CX, CX
+	JZ           smallNext3
+	VMASKMOVPS   96(SI), Y7, Y1
+	VMULPS       Y1, Y13, Y1
+	VADDPS       Y1, Y12, Y12
+
+smallNext3:
+	LEAQ (SI)(R8*4), SI
+	ADDQ $4, BX
+	DECQ R9
+	JNZ  smallRow3
+	JMP  smallRowsDone
+
+smallRow4: // n = 32: no tail
+	VBROADCASTSS (BX), Y13
+	VMULPS       (SI), Y13, Y0
+	VADDPS       Y0, Y8, Y8
+	VMULPS       32(SI), Y13, Y0
+	VADDPS       Y0, Y9, Y9
+	VMULPS       64(SI), Y13, Y0
+	VADDPS       Y0, Y10, Y10
+	VMULPS       96(SI), Y13, Y0
+	VADDPS       Y0, Y11, Y11
+	LEAQ         (SI)(R8*4), SI
+	ADDQ         $4, BX
+	DECQ         R9
+	JNZ          smallRow4
+
+smallRowsDone:
 	TESTQ  R13, R13
 	JZ     smallStore
 	CMPQ   R10, $1

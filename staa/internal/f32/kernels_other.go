@@ -2,6 +2,8 @@
 
 package f32
 
+import "unsafe"
+
 // useAsm and useF16C are false: there are no assembly kernels here.
 var useAsm, useF16C = false, false
 
@@ -28,3 +30,4 @@ func nonNegFiniteAVX2(x *float32, n int) bool                            { panic
 func rolloutWeightsAVX2(coef, diag, v, sums *float32, m int, scale, a, b, alpha float32) bool {
 	panic(noAsm)
 }
+func prefetchL2(p unsafe.Pointer, bytes int) { panic(noAsm) }

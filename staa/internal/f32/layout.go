@@ -1,6 +1,9 @@
 package f32
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Transpose sets dst[c·rows + r] = src[r·cols + c]: dst is the cols × rows
 // transpose of the rows × cols matrix src. Values are moved, not computed,
@@ -43,4 +46,22 @@ func HasZero(x []float32) bool {
 		}
 	}
 	return false
+}
+
+// Prefetch asks for x's cache lines to be brought towards L2 without
+// waiting for them (PREFETCHT1, one per 64 bytes): a hint for memory read
+// soon, which changes no value. Callers prefetch the next step's attention
+// while working on the current one: right after a model's forward pass the
+// attention is out of the core's caches.
+func Prefetch(x []float32) {
+	if useAsm && len(x) > 0 {
+		prefetchL2(unsafe.Pointer(&x[0]), 4*len(x))
+	}
+}
+
+// PrefetchHalf is Prefetch for 16-bit values.
+func PrefetchHalf(x []uint16) {
+	if useAsm && len(x) > 0 {
+		prefetchL2(unsafe.Pointer(&x[0]), 2*len(x))
+	}
 }

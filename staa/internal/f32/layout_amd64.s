@@ -146,3 +146,19 @@ zFound:
 	VZEROUPPER
 	MOVB $1, ret+16(FP)
 	RET
+
+// func prefetchL2(p unsafe.Pointer, bytes int)
+//
+// PREFETCHT1 for each 64-byte line of [p, p+bytes), bytes ≥ 1.
+TEXT ·prefetchL2(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ bytes+8(FP), CX
+	LEAQ (SI)(CX*1), DI
+	ANDQ $-64, SI
+
+prefetchNext:
+	PREFETCHT1 (SI)
+	ADDQ       $64, SI
+	CMPQ       SI, DI
+	JB         prefetchNext
+	RET

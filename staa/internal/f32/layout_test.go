@@ -118,3 +118,25 @@ func TestEachKernels(t *testing.T) {
 		}
 	})
 }
+
+// TestPrefetch: a hint only — any length and alignment, nothing changes.
+func TestPrefetch(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		x := make([]float32, 300)
+		h := make([]uint16, 300)
+		for i := range x {
+			x[i], h[i] = float32(i), uint16(i)
+		}
+		for _, lo := range []int{0, 1, 5, 17} {
+			for _, hi := range []int{lo, lo + 1, lo + 16, 300} {
+				Prefetch(x[lo:hi])
+				PrefetchHalf(h[lo:hi])
+			}
+		}
+		for i := range x {
+			if x[i] != float32(i) || h[i] != uint16(i) {
+				t.Fatalf("Prefetch changed value %d", i)
+			}
+		}
+	})
+}
