@@ -198,7 +198,11 @@ func (o *Output) Attribute(opts staa.Options) ([]staa.Attribution, error) {
 	if opts.Method == staa.Grad {
 		return nil, errors.New("staa/runtime: method grad needs the gradients of the attention, which an ONNX session does not compute: use rollout or last here, or staa.explain(method=\"grad\") on the PyTorch model")
 	}
-	clips := make([]staa.Clip, o.Batch)
+	var one [1]staa.Clip // the common batch of one without an allocation
+	clips := one[:]
+	if o.Batch != 1 {
+		clips = make([]staa.Clip, o.Batch)
+	}
 	for b := range clips {
 		clips[b] = o.Clip(b)
 	}

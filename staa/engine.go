@@ -183,14 +183,14 @@ func leadingDims(what string, t Tensor, g Geometry, headsAxis int) (int, int, er
 // small reports whether a clip needs so few attention values that splitting
 // it across goroutines costs more than it saves (waking a worker thread
 // costs tens of microseconds, more when the caller is a C thread).
-func (p plan) small() bool {
+func (p *plan) small() bool {
 	return p.reads() < 1<<18
 }
 
 // reads returns about how many attention values the method reads: all of
 // them, but for Last only the last layer's, and of a CLS layout only the
 // CLS rows (the other rows have weight 0 and are skipped).
-func (p plan) reads() int {
+func (p *plan) reads() int {
 	n := p.c.Spatial.Len() + p.c.Temporal.Len() + p.c.Joint.Len()
 	if p.o.Method != Last {
 		return n
@@ -210,7 +210,7 @@ func (p plan) reads() int {
 	return n + N*p.theads*T*T
 }
 
-func (p plan) mode() opMode {
+func (p *plan) mode() opMode {
 	switch p.o.Method {
 	case Last:
 		return opPlain
@@ -221,7 +221,7 @@ func (p plan) mode() opMode {
 }
 
 // run propagates the vector and post-processes the volume.
-func (p plan) run(workers int) (Attribution, error) {
+func (p *plan) run(workers int) (Attribution, error) {
 	ws := workspaces.Get().(*workspace)
 	var v []float32
 	var err error
@@ -230,15 +230,22 @@ func (p plan) run(workers int) (Attribution, error) {
 	} else {
 		v, err = p.propagateDivided(workers, ws)
 	}
+	// One allocation for the results: the volume, the spatial maps and the
+	// temporal profile.
+	g := p.g
+	n := g.Frames * g.Height * g.Width
+	var buf []float32
 	var vol Volume
 	if err == nil {
-		vol = p.volume(v)
+		buf = make([]float32, 2*n+g.Frames)
+		vol = Volume{Frames: g.Frames, Height: g.Height, Width: g.Width, Data: buf[:n:n]}
+		p.fillVolume(vol, v)
 	}
 	workspaces.Put(ws)
 	if err != nil {
 		return Attribution{}, err
 	}
-	spatial, temporal, err := Postprocess(vol, p.o.Post)
+	spatial, temporal, err := postprocess(vol, p.o.Post, buf[n:])
 	if err != nil {
 		return Attribution{}, err
 	}
@@ -250,18 +257,16 @@ func (p plan) run(workers int) (Attribution, error) {
 	}, nil
 }
 
-// volume reshapes the patch entries of v to [T, h, w] and repeats each token
-// group τ times along time.
-func (p plan) volume(v []float32) Volume {
+// fillVolume sets vol to the patch entries of v reshaped to [T, h, w], each
+// token group repeated τ times along time.
+func (p *plan) fillVolume(vol Volume, v []float32) {
 	g := p.g
 	N, tau := g.Patches(), g.tubelet()
-	vol := NewVolume(g.Frames, g.Height, g.Width)
 	patches := v[g.C():]
 	for f := 0; f < g.Frames; f++ {
 		t := f / tau
 		copy(vol.Frame(f), patches[t*N:(t+1)*N])
 	}
-	return vol
 }
 
 // startVector sets v to e_CLS, or to the uniform vector over its tokens

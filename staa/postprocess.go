@@ -35,11 +35,19 @@ func Postprocess(v Volume, p Post) (spatial Volume, temporal []float32, err erro
 	if err := p.Validate(); err != nil {
 		return Volume{}, nil, err
 	}
+	return postprocess(v, p, make([]float32, len(v.Data)+v.Frames))
+}
+
+// postprocess is Postprocess of a valid v with valid p into buf, which holds
+// len(v.Data) + v.Frames values: the spatial maps, then the profile (one
+// allocation for both, made by the caller).
+func postprocess(v Volume, p Post, buf []float32) (spatial Volume, temporal []float32, err error) {
 	if err := checkVolumeValues(v); err != nil {
 		return Volume{}, nil, err
 	}
-
-	out := Volume{Frames: v.Frames, Height: v.Height, Width: v.Width, Data: make([]float32, len(v.Data))}
+	n := len(v.Data)
+	out := Volume{Frames: v.Frames, Height: v.Height, Width: v.Width, Data: buf[:n:n]}
+	temporal = buf[n : n+v.Frames : n+v.Frames]
 	if p.Blur > 0 {
 		b, err := newBlur2D(v.Height, v.Width, p.Blur)
 		if err != nil {
@@ -64,7 +72,7 @@ func Postprocess(v Volume, p Post) (spatial Volume, temporal []float32, err erro
 			thresholdFrame(out.Frame(f), p.Threshold, buf)
 		}
 	}
-	temporal = temporalProfile(out)
+	temporalProfile(temporal, out)
 	normalizeVolume(out, p.Normalize)
 	return out, temporal, nil
 }
@@ -118,10 +126,9 @@ func focus(x []float32, gamma float64) {
 	f32.DivScaled(x, sum)
 }
 
-// temporalProfile returns P[f] = Σ_{i,j} V[f,i,j] / Σ V, summed in float64
+// temporalProfile sets P[f] = Σ_{i,j} V[f,i,j] / Σ V, summed in float64
 // (f32.Sum64 per frame), or the uniform 1/F when Σ V = 0.
-func temporalProfile(v Volume) []float32 {
-	p := make([]float32, v.Frames)
+func temporalProfile(p []float32, v Volume) {
 	var buf [64]float64 // the frames' sums, on the stack for short clips
 	sums := buf[:0]
 	if v.Frames > len(buf) {
@@ -140,7 +147,6 @@ func temporalProfile(v Volume) []float32 {
 			p[f] = float32(1 / float64(v.Frames))
 		}
 	}
-	return p
 }
 
 // normalizeVolume divides, in place, each frame by its maximum (NormalizeFrame)

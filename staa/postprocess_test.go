@@ -296,4 +296,3 @@ func BenchmarkPostprocess(b *testing.B) {
 		})
 	}
 }
-

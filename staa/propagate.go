@@ -53,7 +53,7 @@ func (op *layerOp) task(c, per, off int, v, out []float32, ok []bool, sc *scratc
 
 // propagateJoint runs v ← v·M_l for l = L−1 … 0 over [H, S, S] matrices.
 // The result is a vector of ws, valid until ws is reused.
-func (p plan) propagateJoint(workers int, ws *workspace) ([]float32, error) {
+func (p *plan) propagateJoint(workers int, ws *workspace) ([]float32, error) {
 	S := p.g.Tokens()
 	op := layerOp{a: p.c.Joint, g: p.c.JointGrad, heads: p.heads, n: S, mode: p.mode(), fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
 	blocks := (S + rowBlock - 1) / rowBlock
@@ -97,7 +97,11 @@ func (p plan) propagateJoint(workers int, ws *workspace) ([]float32, error) {
 // mean of its T per-frame copies, so each copy receives v_CLS/T, and the input
 // CLS collects the sum over frames. The result is a vector of ws, valid
 // until ws is reused.
-func (p plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
+//
+// Each step asks for the next step's attention to be prefetched: right after
+// the model's forward pass it is out of the core's caches, and small models'
+// steps are short.
+func (p *plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 	g := p.g
 	T, N, C := g.Groups(), g.Patches(), g.C()
 	n := C + N
@@ -105,36 +109,26 @@ func (p plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 	sop := layerOp{a: p.c.Spatial, g: p.c.SpatialGrad, heads: p.heads, n: n, mode: mode, fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
 	top := layerOp{a: p.c.Temporal, g: p.c.TemporalGrad, heads: p.theads, n: T, mode: mode, fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
 	scratches := ws.scratchFor(workers)
-	// Per-frame (and per-patch) input and output vectors.
-	u := ws.vec(0, T*n)
-	uo := ws.vec(1, T*n)
-	wt := ws.vec(2, N*T)
-	wo := ws.vec(3, N*T)
-	okT := ws.flag(0, T)
-	okN := ws.flag(1, N)
-
+	// Per-frame input and output vectors u, uo; per-patch wt, wo; the state v.
+	vecs := ws.vec(0, 2*T*n+2*N*T+C+T*N)
+	u, uo := vecs[:T*n], vecs[T*n:2*T*n]
+	wt, wo := vecs[2*T*n:2*T*n+N*T], vecs[2*T*n+N*T:2*T*n+2*N*T]
+	v := startVector(vecs[2*T*n+2*N*T:], g.CLS)
+	okT, okN := ws.flag(0, T), ws.flag(1, N)
+	sm, tm := T*p.heads*n*n, N*p.theads*T*T // a layer's values
 	if mode == opPlain {
-		// Last: frame t's row is e_CLS·Ā_L[t] (or the mean of its rows).
-		l := p.layers - 1
-		startVector(u[:n], g.CLS)
-		for t := 1; t < T; t++ {
-			copy(u[t*n:(t+1)*n], u[:n])
-		}
-		sop.each(l*T*p.heads*n*n, u, uo, okT, workers, scratches)
-		if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
-			return nil, err
-		}
-		v := ws.vec(4, C+T*N)
-		for t := 0; t < T; t++ {
-			copy(v[C+t*N:C+(t+1)*N], uo[t*n+C:(t+1)*n])
-		}
-		return v, checkFinite(v, "spatial", l)
+		return p.lastDivided(sop, u, uo, v, okT, workers, scratches)
 	}
-
-	v := startVector(ws.vec(4, C+T*N), g.CLS)
+	if C == 1 {
+		// The first step reads each frame's CLS rows only.
+		for k := range T * p.heads {
+			prefetch(sop.a, (p.layers-1)*sm+k*n*n, n)
+		}
+	}
 	for l := p.layers - 1; l >= 0; l-- {
+		prefetch(top.a, l*tm, tm)
 		// Spatial, per frame.
-		for t := 0; t < T; t++ {
+		for t := range T {
 			ut := u[t*n : (t+1)*n]
 			if C == 1 {
 				ut[0] = v[0] / float32(T)
@@ -142,17 +136,17 @@ func (p plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 			copy(ut[C:], v[C+t*N:C+(t+1)*N])
 		}
 		clear(uo)
-		sop.each(l*T*p.heads*n*n, u, uo, okT, workers, scratches)
+		sop.each(l*sm, u, uo, okT, workers, scratches)
 		if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
 			return nil, err
 		}
 		if C == 1 {
 			v[0] = 0
-			for t := 0; t < T; t++ {
+			for t := range T {
 				v[0] += uo[t*n]
 			}
 		}
-		for t := 0; t < T; t++ {
+		for t := range T {
 			copy(v[C+t*N:C+(t+1)*N], uo[t*n+C:(t+1)*n])
 		}
 		if err := checkFinite(v, "spatial", l); err != nil {
@@ -161,10 +155,13 @@ func (p plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 		if p.theads == 0 {
 			continue // no temporal attention: T̂_l = I
 		}
+		if l > 0 {
+			prefetch(sop.a, (l-1)*sm, sm)
+		}
 		// Temporal, per patch position; the CLS passes through.
 		f32.Transpose(wt, v[C:], T, N)
 		clear(wo)
-		top.each(l*N*p.theads*T*T, wt, wo, okN, workers, scratches)
+		top.each(l*tm, wt, wo, okN, workers, scratches)
 		if err := nonFinite(okN, "temporal", l, "patch"); err != nil {
 			return nil, err
 		}
@@ -174,6 +171,41 @@ func (p plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 		}
 	}
 	return v, nil
+}
+
+// lastDivided is propagateDivided for Last: frame t's row is e_CLS·Ā_L[t]
+// (or, without CLS, the mean of its rows). u, uo and v are propagateDivided's
+// vectors; v receives the patch entries.
+func (p *plan) lastDivided(sop layerOp, u, uo, v []float32, okT []bool, workers int, scratches []*scratch) ([]float32, error) {
+	T, N, C := p.g.Groups(), p.g.Patches(), p.g.C()
+	n, l := C+N, p.layers-1
+	startVector(u[:n], p.g.CLS)
+	for t := 1; t < T; t++ {
+		copy(u[t*n:(t+1)*n], u[:n])
+	}
+	if C == 1 {
+		for k := range T * p.heads {
+			prefetch(sop.a, (l*T*p.heads+k)*n*n, n)
+		}
+	}
+	sop.each(l*T*p.heads*n*n, u, uo, okT, workers, scratches)
+	if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
+		return nil, err
+	}
+	clear(v)
+	for t := range T {
+		copy(v[C+t*N:C+(t+1)*N], uo[t*n+C:(t+1)*n])
+	}
+	return v, checkFinite(v, "spatial", l)
+}
+
+// prefetch asks for t's values [off, off+n) to be brought towards the cache.
+func prefetch(t Tensor, off, n int) {
+	if t.F16 != nil {
+		f32.PrefetchHalf(halfBits16(t.F16[off : off+n]))
+	} else if t.F32 != nil {
+		f32.Prefetch(t.F32[off : off+n])
+	}
 }
 
 // nonFinite names the first task whose rows held a NaN or an infinity.
