@@ -100,13 +100,12 @@ func SumRowsEach(dst, src []float32, n, rows, stride, gstride int) float32 {
 		return 0
 	}
 	checkRows("SumRowsEach", n, len(src)-(groups-1)*gstride, rows, stride)
+	if useAsm {
+		return sumRowsEachAVX2(&dst[0], &src[0], n, rows, stride, groups, gstride)
+	}
 	var s float32
 	for g := range groups {
-		if useAsm {
-			s += sumRowsAVX2(&dst[g*n], &src[g*gstride], n, rows, stride)
-		} else {
-			s += sumRowsGo(dst[g*n:(g+1)*n], src[g*gstride:], rows, stride)
-		}
+		s += sumRowsGo(dst[g*n:(g+1)*n], src[g*gstride:], rows, stride)
 	}
 	return s
 }
@@ -214,14 +213,63 @@ func AxpyRowsEach(y, a, x, d []float32, n int) {
 	if n < 1 || len(y)%n != 0 || len(a) < len(y) || len(d) < len(y) || len(x) < len(y)*n {
 		panic(fmt.Sprintf("f32: AxpyRowsEach of %d values in groups of %d with %d weights, %d rows, %d diagonal terms", len(y), n, len(a), len(x), len(d)))
 	}
+	if len(y) == 0 {
+		return
+	}
+	if useAsm {
+		axpyRowsEachAVX2(&y[0], &a[0], &x[0], &d[0], n, len(y)/n)
+		return
+	}
 	for g := range len(y) / n {
 		r := g * n
-		if useAsm {
-			axpyRowsAVX2(&y[r], &a[r], &x[r*n], &d[r], n, n)
-			continue
-		}
 		AxpyRows(y[r:r+n], a[r:r+n], x[r*n:(r+n)*n], d[r:r+n])
 	}
+}
+
+// RolloutGroups is one step of attention rollout over groups of small
+// matrices whose heads are fused by their mean: with groups = len(v)/n, group
+// g's heads matrices of n×n start at src[g·gstride], one every n² values.
+// It is
+//
+//	s := SumRowsEach(block, src, n², heads, n², gstride)
+//	SumEach(sums, block, n)
+//	RolloutWeights(coef, diag, v, sums, scale, a, b, alpha)
+//	AxpyRowsEach(out, coef, block, diag, n)
+//
+// in one call (the same operations, so the same results), and returns false,
+// out untouched, if s or a row's sum is not finite. block (groups·n² values),
+// sums, coef and diag (len(v) each) are scratch.
+func RolloutGroups(out, v, src, block, sums, coef, diag []float32, n, heads, gstride int, scale, a, b, alpha float32) bool {
+	m := len(v)
+	nn := n * n
+	if n < 1 || m%n != 0 || heads < 1 || len(out) < m || len(block) < m*n || len(sums) < m || len(coef) < m || len(diag) < m ||
+		m > 0 && len(src) < (m/n-1)*gstride+(heads-1)*nn+nn {
+		panic(fmt.Sprintf("f32: RolloutGroups of %d weights in groups of %d, %d heads, %d apart, over %d values", m, n, heads, gstride, len(src)))
+	}
+	if m == 0 {
+		return true
+	}
+	groups := m / n
+	if !useAsm {
+		if s := SumRowsEach(block[:m*n], src, nn, heads, nn, gstride); s-s != 0 {
+			return false
+		}
+		SumEach(sums[:m], block, n)
+		if !RolloutWeights(coef, diag, v, sums, scale, a, b, alpha) {
+			return false
+		}
+		AxpyRowsEach(out[:m], coef, block, diag, n)
+		return true
+	}
+	if s := sumRowsEachAVX2(&block[0], &src[0], nn, heads, nn, groups, gstride); s-s != 0 {
+		return false
+	}
+	sumEachAVX2(&sums[0], &block[0], n, m)
+	if !rolloutWeightsAVX2(&coef[0], &diag[0], &v[0], &sums[0], m, scale, a, b, alpha) {
+		return false
+	}
+	axpyRowsEachAVX2(&out[0], &coef[0], &block[0], &diag[0], n, groups)
+	return true
 }
 
 // RolloutWeights sets, for each row k < len(v) whose values sum to sums[k],

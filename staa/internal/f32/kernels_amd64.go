@@ -84,3 +84,9 @@ func sum64AVX2(x *float32, n int) float64
 
 //go:noescape
 func prefetchL2(p unsafe.Pointer, bytes int)
+
+//go:noescape
+func sumRowsEachAVX2(dst, src *float32, n, rows, stride, groups, gstride int) float32
+
+//go:noescape
+func axpyRowsEachAVX2(y, a, x, d *float32, n, groups int)

@@ -27,6 +27,10 @@ func divScaledAVX2(x *float32, n int, s float64)                         { panic
 func divByAVX2(x *float32, n int, m float32)                             { panic(noAsm) }
 func maxAVX2(x *float32, n int) float32                                  { panic(noAsm) }
 func nonNegFiniteAVX2(x *float32, n int) bool                            { panic(noAsm) }
+func sumRowsEachAVX2(dst, src *float32, n, rows, stride, groups, gstride int) float32 {
+	panic(noAsm)
+}
+func axpyRowsEachAVX2(y, a, x, d *float32, n, groups int) { panic(noAsm) }
 func rolloutWeightsAVX2(coef, diag, v, sums *float32, m int, scale, a, b, alpha float32) bool {
 	panic(noAsm)
 }

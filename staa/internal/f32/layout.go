@@ -24,6 +24,9 @@ func Transpose(dst, src []float32, rows, cols int) {
 			dst[c*rows+r] = x
 		}
 	}
+	if c8 == cols {
+		return
+	}
 	for r := 0; r < r8; r++ {
 		for c, x := range src[r*cols+c8 : (r+1)*cols] {
 			dst[(c8+c)*rows+r] = x

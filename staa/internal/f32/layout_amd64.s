@@ -162,3 +162,86 @@ prefetchNext:
 	CMPQ       SI, DI
 	JB         prefetchNext
 	RET
+
+// func sumRowsEachAVX2(dst, src *float32, n, rows, stride, groups, gstride int) float32
+//
+// sumRowsAVX2 for groups ≥ 1 groups in turn, group g at dst + g·n and
+// src + g·gstride; returns the sum of the returns, added in group order.
+// The loop is here rather than in Go: small models have many small groups.
+TEXT ·sumRowsEachAVX2(SB), NOSPLIT, $80-60
+	MOVQ   dst+0(FP), AX
+	MOVQ   AX, 48(SP)     // this group's dst
+	MOVQ   src+8(FP), AX
+	MOVQ   AX, 56(SP)     // and src
+	MOVQ   groups+40(FP), AX
+	MOVQ   AX, 64(SP)     // groups left
+	XORPS  X0, X0
+	MOVSS  X0, 72(SP)     // the sum
+
+sreNext:
+	MOVQ  48(SP), AX
+	MOVQ  AX, 0(SP)
+	MOVQ  56(SP), AX
+	MOVQ  AX, 8(SP)
+	MOVQ  n+16(FP), AX
+	MOVQ  AX, 16(SP)
+	MOVQ  rows+24(FP), AX
+	MOVQ  AX, 24(SP)
+	MOVQ  stride+32(FP), AX
+	MOVQ  AX, 32(SP)
+	CALL  ·sumRowsAVX2(SB)
+	MOVSS 72(SP), X0
+	ADDSS 40(SP), X0
+	MOVSS X0, 72(SP)
+	MOVQ  n+16(FP), AX
+	SHLQ  $2, AX
+	ADDQ  AX, 48(SP)
+	MOVQ  gstride+48(FP), AX
+	SHLQ  $2, AX
+	ADDQ  AX, 56(SP)
+	DECQ  64(SP)
+	JNZ   sreNext
+	MOVSS 72(SP), X0
+	MOVSS X0, ret+56(FP)
+	RET
+
+// func axpyRowsEachAVX2(y, a, x, d *float32, n, groups int)
+//
+// axpyRowsAVX2(y, a, x, d, n, n) for groups ≥ 1 groups in turn: y, a and d
+// advance by n, x by n·n.
+TEXT ·axpyRowsEachAVX2(SB), NOSPLIT, $88-48
+	MOVQ y+0(FP), AX
+	MOVQ AX, 48(SP)
+	MOVQ a+8(FP), AX
+	MOVQ AX, 56(SP)
+	MOVQ x+16(FP), AX
+	MOVQ AX, 64(SP)
+	MOVQ d+24(FP), AX
+	MOVQ AX, 72(SP)
+	MOVQ groups+40(FP), AX
+	MOVQ AX, 80(SP)
+
+areNext:
+	MOVQ 48(SP), AX
+	MOVQ AX, 0(SP)
+	MOVQ 56(SP), AX
+	MOVQ AX, 8(SP)
+	MOVQ 64(SP), AX
+	MOVQ AX, 16(SP)
+	MOVQ 72(SP), AX
+	MOVQ AX, 24(SP)
+	MOVQ n+32(FP), AX
+	MOVQ AX, 32(SP)
+	MOVQ AX, 40(SP)
+	CALL ·axpyRowsAVX2(SB)
+	MOVQ n+32(FP), AX
+	SHLQ $2, AX
+	ADDQ AX, 48(SP)
+	ADDQ AX, 56(SP)
+	ADDQ AX, 72(SP)
+	MOVQ n+32(FP), DX
+	IMULQ DX, AX
+	ADDQ AX, 64(SP)
+	DECQ 80(SP)
+	JNZ  areNext
+	RET

@@ -140,3 +140,48 @@ func TestPrefetch(t *testing.T) {
 		}
 	})
 }
+
+// TestRolloutGroups: one call gives what the four kernels give one after
+// the other, bit for bit; a NaN makes it return false with out untouched.
+func TestRolloutGroups(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		for _, n := range []int{1, 3, 8, 17} {
+			const heads, groups = 3, 4
+			nn, m := n*n, groups*n
+			gstride := heads*nn + 2
+			src := randSlice(rng, groups*gstride)
+			for i := range src {
+				src[i] = src[i]*src[i] + 0.1
+			}
+			v := randSlice(rng, m)
+			out := randSlice(rng, m)
+			want := append([]float32(nil), out...)
+			block, sums, coef, diag := make([]float32, m*n), make([]float32, m), make([]float32, m), make([]float32, m)
+			const scale, a, b, alpha = 1.0 / 3, 0.5, 0.5 / 3, 0.5
+			if !RolloutGroups(out, v, src, block, sums, coef, diag, n, heads, gstride, scale, a, b, alpha) {
+				t.Fatalf("n %d: finite values reported not finite", n)
+			}
+			wb, ws, wc, wd := make([]float32, m*n), make([]float32, m), make([]float32, m), make([]float32, m)
+			SumRowsEach(wb, src, nn, heads, nn, gstride)
+			SumEach(ws, wb, n)
+			RolloutWeights(wc, wd, v, ws, scale, a, b, alpha)
+			AxpyRowsEach(want, wc, wb, wd, n)
+			for i := range want {
+				if math.Float32bits(out[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n %d: out[%d] = %v, want %v", n, i, out[i], want[i])
+				}
+			}
+			src[2*gstride+nn+n-1] = float32(math.NaN())
+			before := append([]float32(nil), out...)
+			if RolloutGroups(out, v, src, block, sums, coef, diag, n, heads, gstride, scale, a, b, alpha) {
+				t.Fatalf("n %d: NaN not reported", n)
+			}
+			for i := range out {
+				if out[i] != before[i] {
+					t.Fatalf("n %d: out changed on failure", n)
+				}
+			}
+		}
+	})
+}
