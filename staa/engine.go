@@ -222,7 +222,7 @@ func (p *plan) mode() opMode {
 
 // run propagates the vector and post-processes the volume.
 func (p *plan) run(workers int) (Attribution, error) {
-	ws := workspaces.Get().(*workspace)
+	ws := getWorkspace()
 	var v []float32
 	var err error
 	if p.g.Layout == Joint {
@@ -241,7 +241,7 @@ func (p *plan) run(workers int) (Attribution, error) {
 		vol = Volume{Frames: g.Frames, Height: g.Height, Width: g.Width, Data: buf[:n:n]}
 		p.fillVolume(vol, v)
 	}
-	workspaces.Put(ws)
+	putWorkspace(ws)
 	if err != nil {
 		return Attribution{}, err
 	}

@@ -199,6 +199,21 @@ func (op *layerOp) weighSums(v, sums, coef, diag []float32, scale float32) bool 
 func (op *layerOp) applyEach(off int, v, out []float32, ok []bool, sc *scratch) {
 	n, groups := op.n, len(ok)
 	nn, mat := n*n, op.heads*n*n
+	if n > 1 && blockPath && groups*nn <= fuseBlock && op.mode == opRollout && op.fusion == FuseMean && op.a.F16 == nil {
+		// The default (rollout of float32 attention fused by the mean) in
+		// one call. Rows of weight 0 are read too, and add nothing: out
+		// starts at +0 and gets ±0 from them. A value not finite among
+		// them sends the step through the paths below, which skip them.
+		rows := groups * n
+		sc.grow(rows, n)
+		a, b := op.rolloutConstants(op.scale())
+		if f32.RolloutGroups(out[:rows], v[:rows], op.a.F32[off:], sc.block, sc.sums, sc.coef, sc.diag, n, op.heads, mat, op.scale(), a, b, op.alpha) {
+			for g := range ok {
+				ok[g] = true
+			}
+			return
+		}
+	}
 	if n > 1 && blockPath && groups*nn <= fuseBlock && !f32.HasZero(v[:groups*n]) && op.weighGroups(off, v[:groups*n], sc) {
 		rows := groups * n
 		f32.AxpyRowsEach(out[:rows], sc.coef[:rows], sc.block[:rows*n], sc.diag[:rows], n)
@@ -216,6 +231,46 @@ func (op *layerOp) applyEach(off int, v, out []float32, ok []bool, sc *scratch) 
 	for g := range ok {
 		r := g * n
 		ok[g] = op.apply(off+g*mat, v[r:r+n], out[r:r+n], 0, n, sc)
+	}
+}
+
+// firstRows is applyEach for a step whose weights are 0 outside each
+// group's first row: the step from e_CLS, which reads each frame's CLS rows
+// only. The groups' first rows are fused in one pass, summed and weighed in
+// one call each, then added to their group's out with the diagonal term,
+// the operations of the row path (so the same results; a zero weight adds
+// nothing, as a skipped row). If a value read is not finite, the groups go
+// through apply, which finds them.
+func (op *layerOp) firstRows(off int, v, out []float32, ok []bool, sc *scratch) {
+	n, groups := op.n, len(ok)
+	mat := op.heads * n * n
+	sc.grow(groups, n)
+	rows, w, sums := sc.block[:groups*n], reuse(&sc.w, groups), sc.sums[:groups]
+	for g := range groups {
+		w[g] = v[g*n]
+	}
+	var s float32
+	if op.mode != opGrad && op.fusion == FuseMean && op.a.F16 == nil {
+		s = f32.SumRowsEach(rows, op.a.F32[off:], n, op.heads, n*n, mat)
+	} else {
+		for g := range groups {
+			s += op.fuse(rows[g*n:(g+1)*n], off+g*mat, sc)
+		}
+	}
+	f32.SumEach(sums, rows, n)
+	coef, diag := sc.coef[:groups], sc.diag[:groups]
+	if s-s != 0 || !op.weighSums(w, sums, coef, diag, op.scale()) {
+		for g := range ok {
+			r := g * n
+			ok[g] = op.apply(off+g*mat, v[r:r+n], out[r:r+n], 0, n, sc)
+		}
+		return
+	}
+	for g := range groups {
+		o := out[g*n : (g+1)*n]
+		f32.Axpy(coef[g], rows[g*n:(g+1)*n], o)
+		o[0] += diag[g]
+		ok[g] = true
 	}
 }
 

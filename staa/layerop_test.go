@@ -119,6 +119,15 @@ func TestApplyEachMatchesRows(t *testing.T) {
 								t.Fatalf("n %d half %v mode %d fusion %v zeros %d: out[%d] each %v, rows %v", n, half, mode, fu, zero, j, each[j], rows[j])
 							}
 						}
+						if zero >= 2 { // weights in first rows only: firstRows too
+							first := make([]float32, groups*n)
+							op.firstRows(0, v, first, ok, newScratch())
+							for j := range rows {
+								if math.Float32bits(first[j]) != math.Float32bits(rows[j]) || !ok[j/n] {
+									t.Fatalf("n %d half %v mode %d fusion %v zeros %d: out[%d] firstRows %v, rows %v", n, half, mode, fu, zero, j, first[j], rows[j])
+								}
+							}
+						}
 					}
 					if half {
 						continue
@@ -132,6 +141,20 @@ func TestApplyEachMatchesRows(t *testing.T) {
 					for k, good := range ok {
 						if good == (k == 3) {
 							t.Fatalf("n %d mode %d fusion %v: group %d finite %v", n, mode, fu, k, good)
+						}
+					}
+					// firstRows reads first rows only: a NaN in group 3's first
+					// row is reported there, one in another row of group 2 not.
+					bad[2*H*n*n+n*n+n] = float32(math.NaN())
+					bad[3*H*n*n+n*n+1] = float32(math.NaN())
+					v := make([]float32, groups*n)
+					for g := range groups {
+						v[g*n] = 0.5
+					}
+					op.firstRows(0, v, make([]float32, groups*n), ok, newScratch())
+					for k, good := range ok {
+						if good == (k == 3) {
+							t.Fatalf("n %d mode %d fusion %v: firstRows group %d finite %v", n, mode, fu, k, good)
 						}
 					}
 				}

@@ -136,7 +136,11 @@ func (p *plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 			copy(ut[C:], v[C+t*N:C+(t+1)*N])
 		}
 		clear(uo)
-		sop.each(l*sm, u, uo, okT, workers, scratches)
+		if C == 1 && l == p.layers-1 {
+			sop.firstRows(l*sm, u, uo, okT, scratches[0]) // from e_CLS
+		} else {
+			sop.each(l*sm, u, uo, okT, workers, scratches)
+		}
 		if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
 			return nil, err
 		}
@@ -187,8 +191,10 @@ func (p *plan) lastDivided(sop layerOp, u, uo, v []float32, okT []bool, workers 
 		for k := range T * p.heads {
 			prefetch(sop.a, (l*T*p.heads+k)*n*n, n)
 		}
+		sop.firstRows(l*T*p.heads*n*n, u, uo, okT, scratches[0])
+	} else {
+		sop.each(l*T*p.heads*n*n, u, uo, okT, workers, scratches)
 	}
-	sop.each(l*T*p.heads*n*n, u, uo, okT, workers, scratches)
 	if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
 		return nil, err
 	}

@@ -1,10 +1,10 @@
 package staa
 
-import "sync"
+import "sync/atomic"
 
 // workspace holds the buffers of one propagation: the per-worker scratch
 // and the vectors of propagateDivided and propagateJoint. They are reused
-// across calls (workspaces): a small clip's attribution made some twenty
+// across calls (getWorkspace): a small clip's attribution made some twenty
 // allocations a call, and fresh memory is cold memory besides.
 type workspace struct {
 	scratches []*scratch
@@ -12,7 +12,30 @@ type workspace struct {
 	flags     [2][]bool
 }
 
-var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+// spare holds workspaces for reuse. Unlike a sync.Pool it is not emptied
+// by garbage collections, which a model's forward pass triggers often (its
+// outputs are fresh memory): the attribution right after one would start on
+// a new workspace, growing and touching its buffers again.
+var spare [4]atomic.Pointer[workspace]
+
+// getWorkspace returns a spare workspace, or a new one.
+func getWorkspace() *workspace {
+	for i := range spare {
+		if ws := spare[i].Swap(nil); ws != nil {
+			return ws
+		}
+	}
+	return new(workspace)
+}
+
+// putWorkspace keeps ws for reuse if a spare slot is free.
+func putWorkspace(ws *workspace) {
+	for i := range spare {
+		if spare[i].CompareAndSwap(nil, ws) {
+			return
+		}
+	}
+}
 
 // scratchFor returns one scratch per worker.
 func (ws *workspace) scratchFor(workers int) []*scratch {
