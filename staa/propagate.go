@@ -205,8 +205,18 @@ func (p *plan) lastDivided(sop layerOp, u, uo, v []float32, okT []bool, workers 
 	return v, checkFinite(v, "spatial", l)
 }
 
-// prefetch asks for t's values [off, off+n) to be brought towards the cache.
+// prefetchLimit is the most values prefetch asks for at once: a step of a
+// small model (the shipped one's are 37 and 16 KB). A larger step would not
+// stay in the cache until it is read, and the prefetches would double the
+// traffic of a pass bound by memory.
+const prefetchLimit = 32 << 10
+
+// prefetch asks for t's values [off, off+n) to be brought towards the cache,
+// if there are at most prefetchLimit of them.
 func prefetch(t Tensor, off, n int) {
+	if n > prefetchLimit {
+		return
+	}
 	if t.F16 != nil {
 		f32.PrefetchHalf(halfBits16(t.F16[off : off+n]))
 	} else if t.F32 != nil {
