@@ -109,8 +109,9 @@ func (p *plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 	sop := layerOp{a: p.c.Spatial, g: p.c.SpatialGrad, heads: p.heads, n: n, mode: mode, fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
 	top := layerOp{a: p.c.Temporal, g: p.c.TemporalGrad, heads: p.theads, n: T, mode: mode, fusion: p.o.Fusion, alpha: float32(p.o.Residual)}
 	scratches := ws.scratchFor(workers)
-	// Per-frame input and output vectors u, uo; per-patch wt, wo; the state v.
-	vecs := ws.vec(0, 2*T*n+2*N*T+C+T*N)
+	// Per-frame input and output vectors u, uo; per-patch wt, wo; the state
+	// v: each written (or cleared) before it is read.
+	vecs := ws.buf(0, 2*T*n+2*N*T+C+T*N)
 	u, uo := vecs[:T*n], vecs[T*n:2*T*n]
 	wt, wo := vecs[2*T*n:2*T*n+N*T], vecs[2*T*n+N*T:2*T*n+2*N*T]
 	v := startVector(vecs[2*T*n+2*N*T:], g.CLS)
@@ -120,10 +121,7 @@ func (p *plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 		return p.lastDivided(sop, u, uo, v, okT, workers, scratches)
 	}
 	if C == 1 {
-		// The first step reads each frame's CLS rows only.
-		for k := range T * p.heads {
-			prefetch(sop.a, (p.layers-1)*sm+k*n*n, n)
-		}
+		prefetchRows(sop.a, (p.layers-1)*sm, n, T*p.heads, n*n) // the first step reads the CLS rows only
 	}
 	for l := p.layers - 1; l >= 0; l-- {
 		prefetch(top.a, l*tm, tm)
@@ -187,10 +185,9 @@ func (p *plan) lastDivided(sop layerOp, u, uo, v []float32, okT []bool, workers 
 	for t := 1; t < T; t++ {
 		copy(u[t*n:(t+1)*n], u[:n])
 	}
+	clear(uo)
 	if C == 1 {
-		for k := range T * p.heads {
-			prefetch(sop.a, (l*T*p.heads+k)*n*n, n)
-		}
+		prefetchRows(sop.a, l*T*p.heads*n*n, n, T*p.heads, n*n)
 		sop.firstRows(l*T*p.heads*n*n, u, uo, okT, scratches[0])
 	} else {
 		sop.each(l*T*p.heads*n*n, u, uo, okT, workers, scratches)
@@ -210,6 +207,16 @@ func (p *plan) lastDivided(sop layerOp, u, uo, v []float32, okT []bool, workers 
 // stay in the cache until it is read, and the prefetches would double the
 // traffic of a pass bound by memory.
 const prefetchLimit = 32 << 10
+
+// prefetchRows asks for rows of n values of t, stride apart from off, to be
+// brought towards the cache.
+func prefetchRows(t Tensor, off, n, rows, stride int) {
+	if t.F16 != nil {
+		f32.PrefetchRowsHalf(halfBits16(t.F16[off:off+(rows-1)*stride+n]), n, rows, stride)
+	} else if t.F32 != nil {
+		f32.PrefetchRows(t.F32[off:off+(rows-1)*stride+n], n, rows, stride)
+	}
+}
 
 // prefetch asks for t's values [off, off+n) to be brought towards the cache,
 // if there are at most prefetchLimit of them.

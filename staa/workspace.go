@@ -48,6 +48,16 @@ func (ws *workspace) scratchFor(workers int) []*scratch {
 // vec returns the i-th vector of the workspace with n zeros.
 func (ws *workspace) vec(i, n int) []float32 { return reuse(&ws.vecs[i], n) }
 
+// buf returns the i-th vector of the workspace with n values left from
+// earlier calls: for buffers the caller writes before reading (clearing the
+// TimeSformer-base pass's 31 KB each call showed in the profile of Last).
+func (ws *workspace) buf(i, n int) []float32 {
+	if cap(ws.vecs[i]) < n {
+		ws.vecs[i] = make([]float32, n)
+	}
+	return ws.vecs[i][:n]
+}
+
 // flag returns the i-th flag slice of the workspace with n false values.
 func (ws *workspace) flag(i, n int) []bool { return reuse(&ws.flags[i], n) }
 

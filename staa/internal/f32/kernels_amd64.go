@@ -90,3 +90,6 @@ func sumRowsEachAVX2(dst, src *float32, n, rows, stride, groups, gstride int) fl
 
 //go:noescape
 func axpyRowsEachAVX2(y, a, x, d *float32, n, groups int)
+
+//go:noescape
+func prefetchRowsL2(p unsafe.Pointer, bytes, rows, stride int)

@@ -34,4 +34,5 @@ func axpyRowsEachAVX2(y, a, x, d *float32, n, groups int) { panic(noAsm) }
 func rolloutWeightsAVX2(coef, diag, v, sums *float32, m int, scale, a, b, alpha float32) bool {
 	panic(noAsm)
 }
-func prefetchL2(p unsafe.Pointer, bytes int) { panic(noAsm) }
+func prefetchL2(p unsafe.Pointer, bytes int)                   { panic(noAsm) }
+func prefetchRowsL2(p unsafe.Pointer, bytes, rows, stride int) { panic(noAsm) }

@@ -62,6 +62,21 @@ func Prefetch(x []float32) {
 	}
 }
 
+// PrefetchRows is Prefetch for rows ≥ 1 rows of n values, stride apart in x
+// (which must hold them).
+func PrefetchRows(x []float32, n, rows, stride int) {
+	if useAsm && n > 0 && rows > 0 && len(x) >= (rows-1)*stride+n {
+		prefetchRowsL2(unsafe.Pointer(&x[0]), 4*n, rows, 4*stride)
+	}
+}
+
+// PrefetchRowsHalf is PrefetchRows for 16-bit values.
+func PrefetchRowsHalf(x []uint16, n, rows, stride int) {
+	if useAsm && n > 0 && rows > 0 && len(x) >= (rows-1)*stride+n {
+		prefetchRowsL2(unsafe.Pointer(&x[0]), 2*n, rows, 2*stride)
+	}
+}
+
 // PrefetchHalf is Prefetch for 16-bit values.
 func PrefetchHalf(x []uint16) {
 	if useAsm && len(x) > 0 {

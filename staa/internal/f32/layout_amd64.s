@@ -245,3 +245,27 @@ areNext:
 	DECQ 80(SP)
 	JNZ  areNext
 	RET
+
+// func prefetchRowsL2(p unsafe.Pointer, bytes, rows, stride int)
+//
+// prefetchL2 of rows ≥ 1 rows of bytes ≥ 1 bytes, stride bytes apart.
+TEXT ·prefetchRowsL2(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), R8
+	MOVQ bytes+8(FP), CX
+	MOVQ rows+16(FP), R9
+	MOVQ stride+24(FP), R10
+
+prefetchRow:
+	MOVQ R8, SI
+	LEAQ (SI)(CX*1), DI
+	ANDQ $-64, SI
+
+prefetchRowNext:
+	PREFETCHT1 (SI)
+	ADDQ       $64, SI
+	CMPQ       SI, DI
+	JB         prefetchRowNext
+	ADDQ       R10, R8
+	DECQ       R9
+	JNZ        prefetchRow
+	RET

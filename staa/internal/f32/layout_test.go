@@ -131,6 +131,10 @@ func TestPrefetch(t *testing.T) {
 			for _, hi := range []int{lo, lo + 1, lo + 16, 300} {
 				Prefetch(x[lo:hi])
 				PrefetchHalf(h[lo:hi])
+				if hi > lo {
+					PrefetchRows(x[lo:], hi-lo, 2, 300-hi)
+					PrefetchRowsHalf(h[lo:], hi-lo, 2, 300-hi)
+				}
 			}
 		}
 		for i := range x {
