@@ -11,46 +11,6 @@ import (
 // and hence the results, are the same for any number of workers.
 const rowBlock = 64
 
-// patchGroup is the most groups (frames or patch positions) that one task
-// handles when there are several workers (TimeSformer-base: the temporal
-// step is 14 tasks of 14 blocks of 3 KB a layer): each reads a stretch of
-// memory rather than every other small block, and the tasks balance.
-const patchGroup = 14
-
-// each runs op.applyEach on every group of a step: groups len(ok) of H
-// matrices each, the first at element off, a task a few groups at a time
-// (as many as fit in the fuse block, at most patchGroup when workers share
-// the work). v and out hold n values per group.
-func (op *layerOp) each(off int, v, out []float32, ok []bool, workers int, scratches []*scratch) {
-	n, groups := op.n, len(ok)
-	per := max(1, fuseBlock/(n*n))
-	if workers > 1 {
-		per = min(per, patchGroup)
-	}
-	tasks := (groups + per - 1) / per
-	if workers <= 1 || tasks == 1 {
-		for c := range tasks {
-			op.task(c, per, off, v, out, ok, scratches[0])
-		}
-		return
-	}
-	op.eachParallel(tasks, per, off, v, out, ok, workers, scratches)
-}
-
-// eachParallel is each's loop over tasks on several goroutines (apart, so
-// that the one-goroutine path allocates no closure).
-func (op *layerOp) eachParallel(tasks, per, off int, v, out []float32, ok []bool, workers int, scratches []*scratch) {
-	o := *op // a copy for the goroutines, so that op itself stays where it is
-	parallelFor(tasks, workers, func(w, c int) { o.task(c, per, off, v, out, ok, scratches[w]) })
-}
-
-// task runs applyEach on the groups [c·per, (c+1)·per) of each's step.
-func (op *layerOp) task(c, per, off int, v, out []float32, ok []bool, sc *scratch) {
-	n := op.n
-	g0, g1 := c*per, min((c+1)*per, len(ok))
-	op.applyEach(off+g0*op.heads*n*n, v[g0*n:g1*n], out[g0*n:g1*n], ok[g0:g1], sc)
-}
-
 // propagateJoint runs v ← v·M_l for l = L−1 … 0 over [H, S, S] matrices.
 // The result is a vector of ws, valid until ws is reused.
 func (p *plan) propagateJoint(workers int, ws *workspace) ([]float32, error) {
