@@ -1,6 +1,7 @@
 package staa
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -521,5 +522,65 @@ func TestHalfDecoding(t *testing.T) {
 	}
 	if !math.IsInf(float64(halfTable[0x7c00]), 1) || !math.IsNaN(float64(halfTable[0x7e00])) {
 		t.Error("Inf/NaN decoded wrong")
+	}
+}
+
+// TestDividedWorkersAndPaths: a divided clip large enough to be split across
+// workers (the steps' groups go to tasks a few at a time, how many depending
+// on the workers) gives the same bits with any number of workers, and the
+// same as the row path, for every method, with and without CLS.
+func TestDividedWorkersAndPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, cls := range []bool{true, false} {
+		g := Geometry{Layout: Divided, Frames: 8, Height: 7, Width: 7, CLS: cls}
+		L, H, T, N := 3, 4, g.Groups(), g.Patches()
+		n := g.C() + N
+		sa := randAttention(rng, L*T*H, n)
+		ta := randAttention(rng, L*N*H, T)
+		c := Clip{
+			Spatial:      Tensor{Shape: []int{L, T, H, n, n}, F32: sa},
+			SpatialGrad:  Tensor{Shape: []int{L, T, H, n, n}, F32: randSigned(rng, len(sa))},
+			Temporal:     Tensor{Shape: []int{L, N, H, T, T}, F32: ta},
+			TemporalGrad: Tensor{Shape: []int{L, N, H, T, T}, F32: randSigned(rng, len(ta))},
+		}
+		for _, m := range []Method{Rollout, Last, Grad} {
+			o := rawOpts(m, FuseMean)
+			o.Workers = 1
+			p, err := newPlan(g, c, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.small() && m != Last { // Last reads few rows: one worker does it
+				t.Fatalf("the clip is small: the workers would not split it")
+			}
+			want, err := Attribute(g, c, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(what string, got Attribution) {
+				t.Helper()
+				for i := range want.Volume.Data {
+					if math.Float32bits(got.Volume.Data[i]) != math.Float32bits(want.Volume.Data[i]) {
+						t.Fatalf("cls %v %v, %s: volume[%d] %v, want %v", cls, m, what, i, got.Volume.Data[i], want.Volume.Data[i])
+					}
+				}
+			}
+			for _, w := range []int{2, 3, 8} {
+				o.Workers = w
+				got, err := Attribute(g, c, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(fmt.Sprintf("%d workers", w), got)
+			}
+			o.Workers = 1
+			blockPath = false
+			got, err := Attribute(g, c, o)
+			blockPath = true
+			if err != nil {
+				t.Fatal(err)
+			}
+			check("row path", got)
+		}
 	}
 }
