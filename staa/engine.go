@@ -34,7 +34,7 @@ func AttributeBatch(g Geometry, clips []Clip, o Options) ([]Attribution, error) 
 		return nil, errors.New("staa: empty batch: no clips to explain")
 	}
 	if len(clips) == 1 { // the common call: no per-clip slices or closures
-		p, err := newPlan(g, clips[0], o)
+		p, err := newPlan(g, &clips[0], o)
 		if err != nil {
 			return nil, err
 		}
@@ -49,8 +49,8 @@ func AttributeBatch(g Geometry, clips []Clip, o Options) ([]Attribution, error) 
 		return []Attribution{a}, nil
 	}
 	plans := make([]plan, len(clips))
-	for b, c := range clips {
-		p, err := newPlan(g, c, o)
+	for b := range clips {
+		p, err := newPlan(g, &clips[b], o)
 		if err != nil {
 			if len(clips) > 1 {
 				return nil, fmt.Errorf("clip %d: %w", b, err)
@@ -84,14 +84,15 @@ func AttributeBatch(g Geometry, clips []Clip, o Options) ([]Attribution, error) 
 type plan struct {
 	g      Geometry
 	o      Options
-	c      Clip
+	c      *Clip
 	layers int // L
 	heads  int // H of the spatial or joint attention
 	theads int // H of the temporal attention, 0 when absent
 }
 
-// newPlan checks c's tensors against g and o.
-func newPlan(g Geometry, c Clip, o Options) (plan, error) {
+// newPlan checks c's tensors against g and o. The plan refers to c, which
+// must not change while the plan is used.
+func newPlan(g Geometry, c *Clip, o Options) (plan, error) {
 	p := plan{g: g, o: o, c: c}
 	T, N, C := g.Groups(), g.Patches(), g.C()
 	switch g.Layout {
@@ -105,7 +106,7 @@ func newPlan(g Geometry, c Clip, o Options) (plan, error) {
 		}
 		S := g.Tokens()
 		if err := c.Joint.checkShape("joint attention", []int{L, H, S, S}); err != nil {
-			return p, fmt.Errorf("%w for layout joint with frames %d, grid [%d, %d], cls %t, tubelet %d (S = %d)", err, g.Frames, g.Height, g.Width, g.CLS, g.tubelet(), S)
+			return p, g.shapeError(err)
 		}
 		p.layers, p.heads = L, H
 		if o.Method == Grad {
@@ -125,7 +126,7 @@ func newPlan(g Geometry, c Clip, o Options) (plan, error) {
 			return p, err
 		}
 		if err := c.Spatial.checkShape("spatial attention", []int{L, T, H, C + N, C + N}); err != nil {
-			return p, fmt.Errorf("%w for layout divided with frames %d, grid [%d, %d], cls %t, tubelet %d", err, g.Frames, g.Height, g.Width, g.CLS, g.tubelet())
+			return p, g.shapeError(err)
 		}
 		p.layers, p.heads = L, H
 		if !c.Temporal.Empty() {
@@ -134,10 +135,10 @@ func newPlan(g Geometry, c Clip, o Options) (plan, error) {
 				return p, err
 			}
 			if Lt != L {
-				return p, fmt.Errorf("staa: temporal attention has %d layers but spatial attention has %d", Lt, L)
+				return p, layersError(Lt, L)
 			}
 			if err := c.Temporal.checkShape("temporal attention", []int{L, N, Ht, T, T}); err != nil {
-				return p, fmt.Errorf("%w for grid [%d, %d] and %d token groups", err, g.Height, g.Width, T)
+				return p, g.temporalShapeError(err)
 			}
 			p.theads = Ht
 		}
@@ -159,6 +160,25 @@ func newPlan(g Geometry, c Clip, o Options) (plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// The errors of newPlan, built apart so that its checks stay short.
+
+// shapeError adds g to a shape error of the spatial or joint attention.
+func (g Geometry) shapeError(err error) error {
+	if g.Layout == Joint {
+		return fmt.Errorf("%w for layout joint with frames %d, grid [%d, %d], cls %t, tubelet %d (S = %d)", err, g.Frames, g.Height, g.Width, g.CLS, g.tubelet(), g.Tokens())
+	}
+	return fmt.Errorf("%w for layout divided with frames %d, grid [%d, %d], cls %t, tubelet %d", err, g.Frames, g.Height, g.Width, g.CLS, g.tubelet())
+}
+
+// temporalShapeError adds g to a shape error of the temporal attention.
+func (g Geometry) temporalShapeError(err error) error {
+	return fmt.Errorf("%w for grid [%d, %d] and %d token groups", err, g.Height, g.Width, g.Groups())
+}
+
+func layersError(temporal, spatial int) error {
+	return fmt.Errorf("staa: temporal attention has %d layers but spatial attention has %d", temporal, spatial)
 }
 
 // leadingDims returns (L, H) of t, whose heads axis is at index headsAxis.

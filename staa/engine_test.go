@@ -546,7 +546,7 @@ func TestDividedWorkersAndPaths(t *testing.T) {
 		for _, m := range []Method{Rollout, Last, Grad} {
 			o := rawOpts(m, FuseMean)
 			o.Workers = 1
-			p, err := newPlan(g, c, o)
+			p, err := newPlan(g, &c, o)
 			if err != nil {
 				t.Fatal(err)
 			}
