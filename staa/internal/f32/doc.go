@@ -3,8 +3,12 @@
 // MinRows, SumPosProdRows: dst[j] from the H values src[k·stride + j],
 // loaded 8 lanes at a time, dst stored once, Σdst returned), y += a·x (Axpy),
 // the same for a block of short rows (SumEach, AxpyRows, and RolloutWeights
-// between them, the rollout's weights 8 rows at a time) and the exact
-// widening of float16 (FromHalfRows). On amd64 CPUs with AVX2
+// between them, the rollout's weights 8 rows at a time), the same again for
+// groups of small matrices in one call (SumRowsEach, AxpyRowsEach,
+// RolloutGroups: a whole rollout step of a small model), the exact widening
+// of float16 (FromHalfRows), layout helpers (Transpose, HasZero, Prefetch,
+// PrefetchRows) and the post-processing's short maps (PowScaled, Sum64,
+// DivScaled, DivBy, Max, NonNegFinite). On amd64 CPUs with AVX2
 // (and F16C) they run as hand-written assembly, 8 lanes and up to four
 // registers per step; elsewhere, or with the purego build tag, as plain Go.
 //
