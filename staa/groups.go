@@ -54,9 +54,10 @@ func (op *layerOp) task(c, per, off int, v, out []float32, ok []bool, sc *scratc
 // block together (small models: 17×17 or 8×8 matrices), the first path that
 // applies of
 //
-//   - the default (rollout, mean fusion, float32): one f32.RolloutGroups;
+//   - the default (rollout, mean fusion, float32): one f32.RolloutGroups
+//     (rolloutGroups);
 //   - no weight 0: the groups fused, every row summed and weighed in one call
-//     each, each group accumulated with f32.AxpyRows (weighGroups);
+//     each, each group accumulated with f32.AxpyRows (blockGroups);
 //   - weights 0: the rows of nonzero weight only (applySparse);
 //
 // does a step in a few calls rather than a few per group, with apply's
@@ -64,42 +65,79 @@ func (op *layerOp) task(c, per, off int, v, out []float32, ok []bool, sc *scratc
 // not finite, each group goes through apply (out is not touched before that
 // choice).
 func (op *layerOp) applyEach(off int, v, out []float32, ok []bool, sc *scratch) {
-	n, groups := op.n, len(ok)
-	nn, mat := n*n, op.heads*n*n
-	fits := n > 1 && blockPath && groups*nn <= fuseBlock
-	if fits && op.mode == opRollout && op.fusion == FuseMean && op.a.F16 == nil {
-		// The default (rollout of float32 attention fused by the mean) in
-		// one call. Rows of weight 0 are read too, and add nothing: out
-		// starts at +0 and gets ±0 from them. A value not finite among
-		// them sends the step through the paths below, which skip them.
-		rows := groups * n
-		sc.grow(rows, n)
-		a, b := op.rolloutConstants(op.scale())
-		if f32.RolloutGroups(out[:rows], v[:rows], op.a.F32[off:], sc.block, sc.sums, sc.coef, sc.diag, n, op.heads, mat, op.scale(), a, b, op.alpha) {
-			for g := range ok {
-				ok[g] = true
-			}
-			return
-		}
-	}
-	if fits && !f32.HasZero(v[:groups*n]) && op.weighGroups(off, v[:groups*n], sc) {
-		rows := groups * n
-		f32.AxpyRowsEach(out[:rows], sc.coef[:rows], sc.block[:rows*n], sc.diag[:rows], n)
+	n, rows := op.n, len(ok)*op.n
+	v, out = v[:rows], out[:rows]
+	if n > 1 && blockPath && rows*n <= fuseBlock &&
+		(op.rolloutGroups(off, v, out, sc) || op.blockGroups(off, v, out, sc) || op.applySparse(off, v, out, sc)) {
 		for g := range ok {
 			ok[g] = true
 		}
 		return
 	}
-	if fits && op.applySparse(off, v[:groups*n], out[:groups*n], sc) {
-		for g := range ok {
-			ok[g] = true
-		}
-		return
-	}
+	op.applyGroups(off, v, out, ok, sc)
+}
+
+// applyGroups is applyEach through apply, group by group.
+func (op *layerOp) applyGroups(off int, v, out []float32, ok []bool, sc *scratch) {
+	n, mat := op.n, op.heads*op.n*op.n
 	for g := range ok {
 		r := g * n
 		ok[g] = op.apply(off+g*mat, v[r:r+n], out[r:r+n], 0, n, sc)
 	}
+}
+
+// rolloutGroups is applyEach's default path, rollout of float32 attention
+// fused by the mean, in one call. Rows of weight 0 are read too, and add
+// nothing: out starts at +0 and gets ±0 from them. It reports false, out
+// untouched, for another mode, fusion or dtype, or if a value read is not
+// finite (the other paths skip rows of weight 0 and find the group).
+func (op *layerOp) rolloutGroups(off int, v, out []float32, sc *scratch) bool {
+	if op.mode != opRollout || op.fusion != FuseMean || op.a.F16 != nil {
+		return false
+	}
+	n := op.n
+	sc.grow(len(v), n)
+	scale := op.scale()
+	a, b := op.rolloutConstants(scale)
+	return f32.RolloutGroups(out, v, op.a.F32[off:], sc.block, sc.sums, sc.coef, sc.diag, n, op.heads, op.heads*n*n, scale, a, b, op.alpha)
+}
+
+// blockGroups is applyEach's path for weights without a zero: every
+// group's matrices fused into the block, every row summed and weighed, each
+// group accumulated with its diagonal terms. It reports false, out
+// untouched, if a weight is 0 or a value read is not finite.
+func (op *layerOp) blockGroups(off int, v, out []float32, sc *scratch) bool {
+	n, rows := op.n, len(v)
+	if f32.HasZero(v) {
+		return false
+	}
+	sc.grow(rows, n)
+	fb := sc.block[:rows*n]
+	if s := op.fuseGroups(fb, off, n*n, sc); s-s != 0 {
+		return false
+	}
+	if !op.weighRows(fb, v, sc.coef[:rows], sc.diag[:rows], op.scale(), sc) {
+		return false
+	}
+	f32.AxpyRowsEach(out, sc.coef[:rows], fb, sc.diag[:rows], n)
+	return true
+}
+
+// fuseGroups sets dst, m values a group, to the fusion of the first m
+// values of each group's H matrices (group g's start at off + g·H·n²), in
+// one call for float32 attention fused by the mean, and returns the sum of
+// the groups' fused values: not finite if a value read was not.
+func (op *layerOp) fuseGroups(dst []float32, off, m int, sc *scratch) float32 {
+	nn := op.n * op.n
+	mat := op.heads * nn
+	if op.mode != opGrad && op.fusion == FuseMean && op.a.F16 == nil {
+		return f32.SumRowsEach(dst, op.a.F32[off:], m, op.heads, nn, mat)
+	}
+	var s float32
+	for g := range len(dst) / m {
+		s += op.fuse(dst[g*m:(g+1)*m], off+g*mat, sc)
+	}
+	return s
 }
 
 // firstRows is applyEach for a step whose weights are 0 outside each
@@ -111,27 +149,16 @@ func (op *layerOp) applyEach(off int, v, out []float32, ok []bool, sc *scratch) 
 // through apply, which finds them.
 func (op *layerOp) firstRows(off int, v, out []float32, ok []bool, sc *scratch) {
 	n, groups := op.n, len(ok)
-	mat := op.heads * n * n
 	sc.grow(groups, n)
 	rows, w, sums := sc.block[:groups*n], reuse(&sc.w, groups), sc.sums[:groups]
 	for g := range groups {
 		w[g] = v[g*n]
 	}
-	var s float32
-	if op.mode != opGrad && op.fusion == FuseMean && op.a.F16 == nil {
-		s = f32.SumRowsEach(rows, op.a.F32[off:], n, op.heads, n*n, mat)
-	} else {
-		for g := range groups {
-			s += op.fuse(rows[g*n:(g+1)*n], off+g*mat, sc)
-		}
-	}
+	s := op.fuseGroups(rows, off, n, sc)
 	f32.SumEach(sums, rows, n)
 	coef, diag := sc.coef[:groups], sc.diag[:groups]
 	if s-s != 0 || !op.weighSums(w, sums, coef, diag, op.scale()) {
-		for g := range ok {
-			r := g * n
-			ok[g] = op.apply(off+g*mat, v[r:r+n], out[r:r+n], 0, n, sc)
-		}
+		op.applyGroups(off, v, out, ok, sc)
 		return
 	}
 	for g := range groups {
@@ -143,8 +170,8 @@ func (op *layerOp) firstRows(off int, v, out []float32, ok []bool, sc *scratch) 
 }
 
 // applySparse is applyEach for weights with zeros (attention with exact
-// zeros; the step from e_CLS has firstRows): the rows of nonzero weight, and only they, are
-// fused into the block one after the other, weighed in one call and added
+// zeros; the step from e_CLS has firstRows): the rows of nonzero weight, and
+// only they, are fused into the block one after the other, weighed in one call and added
 // to their group's out, then every group's diagonal terms (0 for the other
 // rows) — apply's row path on each group, so the same results, without
 // apply's setup per group. It reports false, out untouched, if a value read
@@ -177,27 +204,4 @@ func (op *layerOp) applySparse(off int, v, out []float32, sc *scratch) bool {
 	}
 	f32.Axpy(1, full, out) // 1·d = d: out += d exactly
 	return true
-}
-
-// weighGroups fuses the groups' matrices into the scratch block and weighs
-// all their rows, as applyEach does; false if a value is not finite.
-func (op *layerOp) weighGroups(off int, v []float32, sc *scratch) bool {
-	n := op.n
-	nn, mat := n*n, op.heads*n*n
-	rows := len(v)
-	sc.grow(rows, n)
-	fb := sc.block[:rows*n]
-	if op.mode != opGrad && op.fusion == FuseMean && op.a.F16 == nil {
-		// The common case in one call.
-		if s := f32.SumRowsEach(fb, op.a.F32[off:], nn, op.heads, nn, mat); s-s != 0 {
-			return false
-		}
-	} else {
-		for g := 0; g < rows/n; g++ {
-			if s := op.fuse(fb[g*nn:(g+1)*nn], off+g*mat, sc); s-s != 0 {
-				return false
-			}
-		}
-	}
-	return op.weighRows(fb, v, sc.coef[:rows], sc.diag[:rows], op.scale(), sc)
 }

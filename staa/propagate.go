@@ -78,10 +78,7 @@ func (p *plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 	okT, okN := ws.flag(0, T), ws.flag(1, N)
 	sm, tm := T*p.heads*n*n, N*p.theads*T*T // a layer's values
 	if mode == opPlain {
-		return p.lastDivided(sop, u, uo, v, okT, workers, scratches)
-	}
-	if C == 1 {
-		prefetchRows(sop.a, (p.layers-1)*sm, n, T*p.heads, n*n) // the first step reads the CLS rows only
+		return p.lastDivided(&sop, u, uo, v, okT, workers, scratches)
 	}
 	for l := p.layers - 1; l >= 0; l-- {
 		prefetch(top.a, l*tm, tm)
@@ -94,8 +91,8 @@ func (p *plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 			copy(ut[C:], v[C+t*N:C+(t+1)*N])
 		}
 		clear(uo)
-		if C == 1 && l == p.layers-1 {
-			sop.firstRows(l*sm, u, uo, okT, scratches[0]) // from e_CLS
+		if l == p.layers-1 {
+			p.firstSpatial(&sop, u, uo, okT, workers, scratches)
 		} else {
 			sop.each(l*sm, u, uo, okT, workers, scratches)
 		}
@@ -108,9 +105,7 @@ func (p *plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 				v[0] += uo[t*n]
 			}
 		}
-		for t := range T {
-			copy(v[C+t*N:C+(t+1)*N], uo[t*n+C:(t+1)*n])
-		}
+		p.gatherPatches(v, uo)
 		if err := checkFinite(v, "spatial", l); err != nil {
 			return nil, err
 		}
@@ -138,28 +133,45 @@ func (p *plan) propagateDivided(workers int, ws *workspace) ([]float32, error) {
 // lastDivided is propagateDivided for Last: frame t's row is e_CLS·Ā_L[t]
 // (or, without CLS, the mean of its rows). u, uo and v are propagateDivided's
 // vectors; v receives the patch entries.
-func (p *plan) lastDivided(sop layerOp, u, uo, v []float32, okT []bool, workers int, scratches []*scratch) ([]float32, error) {
-	T, N, C := p.g.Groups(), p.g.Patches(), p.g.C()
-	n, l := C+N, p.layers-1
+func (p *plan) lastDivided(sop *layerOp, u, uo, v []float32, okT []bool, workers int, scratches []*scratch) ([]float32, error) {
+	T, n := p.g.Groups(), p.g.C()+p.g.Patches()
 	startVector(u[:n], p.g.CLS)
 	for t := 1; t < T; t++ {
 		copy(u[t*n:(t+1)*n], u[:n])
 	}
 	clear(uo)
-	if C == 1 {
-		prefetchRows(sop.a, l*T*p.heads*n*n, n, T*p.heads, n*n)
-		sop.firstRows(l*T*p.heads*n*n, u, uo, okT, scratches[0])
-	} else {
-		sop.each(l*T*p.heads*n*n, u, uo, okT, workers, scratches)
-	}
+	p.firstSpatial(sop, u, uo, okT, workers, scratches)
+	l := p.layers - 1
 	if err := nonFinite(okT, "spatial", l, "frame"); err != nil {
 		return nil, err
 	}
 	clear(v)
+	p.gatherPatches(v, uo)
+	return v, checkFinite(v, "spatial", l)
+}
+
+// firstSpatial is the spatial step of the last layer, the first of the
+// pass: from e_CLS (each frame's CLS row only, prefetched first) when there
+// is a CLS token, a step like the others when there is not.
+func (p *plan) firstSpatial(sop *layerOp, u, uo []float32, okT []bool, workers int, scratches []*scratch) {
+	T, n := p.g.Groups(), sop.n
+	off := (p.layers - 1) * T * p.heads * n * n
+	if !p.g.CLS {
+		sop.each(off, u, uo, okT, workers, scratches)
+		return
+	}
+	prefetchRows(sop.a, off, n, T*p.heads, n*n)
+	sop.firstRows(off, u, uo, okT, scratches[0])
+}
+
+// gatherPatches copies each frame's patch entries of uo ([T, c+N]) into
+// the state v ([c?, T·N]).
+func (p *plan) gatherPatches(v, uo []float32) {
+	T, N, C := p.g.Groups(), p.g.Patches(), p.g.C()
+	n := C + N
 	for t := range T {
 		copy(v[C+t*N:C+(t+1)*N], uo[t*n+C:(t+1)*n])
 	}
-	return v, checkFinite(v, "spatial", l)
 }
 
 // prefetchLimit is the most values prefetch asks for at once: a step of a

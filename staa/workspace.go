@@ -51,22 +51,22 @@ func (ws *workspace) vec(i, n int) []float32 { return reuse(&ws.vecs[i], n) }
 // buf returns the i-th vector of the workspace with n values left from
 // earlier calls: for buffers the caller writes before reading (clearing the
 // TimeSformer-base pass's 31 KB each call showed in the profile of Last).
-func (ws *workspace) buf(i, n int) []float32 {
-	if cap(ws.vecs[i]) < n {
-		ws.vecs[i] = make([]float32, n)
-	}
-	return ws.vecs[i][:n]
-}
+func (ws *workspace) buf(i, n int) []float32 { return grown(&ws.vecs[i], n) }
 
 // flag returns the i-th flag slice of the workspace with n false values.
 func (ws *workspace) flag(i, n int) []bool { return reuse(&ws.flags[i], n) }
 
 // reuse returns (*buf)[:n] zeroed, growing *buf first if it is too short.
 func reuse[T any](buf *[]T, n int) []T {
+	s := grown(buf, n)
+	clear(s)
+	return s
+}
+
+// grown returns (*buf)[:n], growing *buf first if it is too short.
+func grown[T any](buf *[]T, n int) []T {
 	if cap(*buf) < n {
 		*buf = make([]T, n)
 	}
-	s := (*buf)[:n]
-	clear(s)
-	return s
+	return (*buf)[:n]
 }
