@@ -249,26 +249,14 @@ func RolloutGroups(out, v, src, block, sums, coef, diag []float32, n, heads, gst
 	if m == 0 {
 		return true
 	}
-	groups := m / n
-	if !useAsm {
-		if s := SumRowsEach(block[:m*n], src, nn, heads, nn, gstride); s-s != 0 {
-			return false
-		}
-		SumEach(sums[:m], block, n)
-		if !RolloutWeights(coef, diag, v, sums, scale, a, b, alpha) {
-			return false
-		}
-		AxpyRowsEach(out[:m], coef, block, diag, n)
-		return true
-	}
-	if s := sumRowsEachAVX2(&block[0], &src[0], nn, heads, nn, groups, gstride); s-s != 0 {
+	if s := SumRowsEach(block[:m*n], src, nn, heads, nn, gstride); s-s != 0 {
 		return false
 	}
-	sumEachAVX2(&sums[0], &block[0], n, m)
-	if !rolloutWeightsAVX2(&coef[0], &diag[0], &v[0], &sums[0], m, scale, a, b, alpha) {
+	SumEach(sums[:m], block, n)
+	if !RolloutWeights(coef, diag, v, sums, scale, a, b, alpha) {
 		return false
 	}
-	axpyRowsEachAVX2(&out[0], &coef[0], &block[0], &diag[0], n, groups)
+	AxpyRowsEach(out[:m], coef, block, diag, n)
 	return true
 }
 
