@@ -39,7 +39,7 @@ func PowScaled(x []float32, inv float64, k int) float64 {
 				x[i+l] = float32(p)
 			}
 		}
-		sum = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+		sum = fold8(&s)
 	}
 	for i, v := range x[n:] {
 		p := IntPow(float64(v)*inv, k)
@@ -62,12 +62,18 @@ func Sum64(x []float32) float64 {
 				s[l] += float64(x[i+l])
 			}
 		}
-		sum = ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+		sum = fold8(&s)
 	}
 	for _, v := range x[n:] {
 		sum += float64(v)
 	}
 	return sum
+}
+
+// fold8 adds PowScaled's eight partial sums in its order:
+// ((s0+s4) + (s2+s6)) + ((s1+s5) + (s3+s7)), as the assembly folds them.
+func fold8(s *[8]float64) float64 {
+	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
 }
 
 // DivScaled sets x[i] = float32(float64(x[i]) / s).
