@@ -240,7 +240,7 @@ def test_plan_cache_rechecks_what_the_signature_does_not_cover():
     x = make(case)["joint"]
     geometry = case.geometry()
     first = staa.attribute(joint=x, **geometry)
-    assert any(p.names == ("joint",) for p in _attribute._plans.values())  # a plan was made
+    assert any(tuple(c[1] for c in p.columns) == (b"joint",) for p in _attribute._plans.values())
     again = staa.attribute(joint=x, **geometry)
     np.testing.assert_array_equal(again.spatial, first.spatial)
     t = np.swapaxes(x, -1, -2)  # same shape and dtype, not contiguous
@@ -249,6 +249,108 @@ def test_plan_cache_rechecks_what_the_signature_does_not_cover():
     want = staa.attribute(joint=np.ascontiguousarray(t), **geometry)
     np.testing.assert_array_equal(got.spatial, want.spatial)
     assert not np.array_equal(got.spatial, first.spatial)
+
+
+def _general_reads(monkeypatch):
+    """Count the outputs read the general way (_cbatch.from_outputs): every
+    call but those that come back through a learnt staa._fastcall.Plan."""
+    from staa import _cbatch
+
+    counts = {"general": 0}
+    read = _cbatch.from_outputs
+
+    def counting(*args):
+        counts["general"] += 1
+        return read(*args)
+
+    monkeypatch.setattr(_cbatch, "from_outputs", counting)
+    return counts
+
+
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+@pytest.mark.parametrize("case_index", [0, 1, 2, 4])
+def test_planned_calls_equal_the_general_path(monkeypatch, kind, case_index):
+    """Repeated calls of one signature go through the C extension's Plan
+    (after the first, which plans, and the second, which learns the output)
+    and return what the general path returns, bit for bit, for new arrays of
+    the same signature; with volume=True too. Batch 2, shapes not all equal."""
+    from data import CASES, make
+    from staa import _call
+
+    if _call._fastcall is None:
+        pytest.skip("staa._fastcall is not built")
+    if kind == "torch":
+        torch = pytest.importorskip("torch")
+    case = CASES[case_index]
+    calls = []
+    for volume in (False, True):
+        for seed in range(4):  # new values, same signature
+            arrays = {k: np.ascontiguousarray(np.roll(v, seed, axis=-1)) for k, v in make(case).items()}
+            calls.append((arrays, volume))
+    with monkeypatch.context() as m:
+        m.setattr(_call, "_fastcall", None)  # the general path (ctypes), no plan
+        wants = [staa.attribute(**arrays, **case.geometry(), volume=volume) for arrays, volume in calls]
+    counts = _general_reads(monkeypatch)
+    for (arrays, volume), want in zip(calls, wants):
+        given = {k: torch.from_numpy(v) if kind == "torch" else v for k, v in arrays.items()}
+        got = staa.attribute(**given, **case.geometry(), volume=volume)
+        for name in ("spatial", "temporal", "volume"):
+            g, w = getattr(got, name), getattr(want, name)
+            assert (g is None) == (w is None)
+            if g is not None:
+                assert type(g).__module__.split(".")[0] == kind
+                np.testing.assert_array_equal(np.asarray(g), w)
+        assert (got.method, got.temporal_attention, got.library_version) == \
+            (want.method, want.temporal_attention, want.library_version)
+    # of 4 calls a signature, the first plans, the second learns the output,
+    # the others come back through the learnt plan
+    assert counts["general"] <= 4
+
+
+def test_planned_call_reports_the_librarys_error(monkeypatch):
+    """An error status on the planned path (NaN in attention of a planned
+    signature) raises the same exception and message as the general path."""
+    from data import CASES, make
+    from staa import _call
+
+    if _call._fastcall is None:
+        pytest.skip("staa._fastcall is not built")
+    case = CASES[0]
+    arrays = make(case)
+    for _ in range(3):
+        staa.attribute(**arrays, **case.geometry())
+    bad = {k: v.copy() for k, v in arrays.items()}
+    bad["spatial"][1, 0, 2, 1, 3, 4] = np.nan
+    with pytest.raises(staa.StaaValueError) as planned:
+        staa.attribute(**bad, **case.geometry())
+    monkeypatch.setattr(_call, "_fastcall", None)
+    with pytest.raises(staa.StaaValueError) as general:
+        staa.attribute(**bad, **case.geometry())
+    assert str(planned.value) == str(general.value) and "NaN" in str(planned.value)
+
+
+@pytest.mark.torch
+def test_plan_cache_rechecks_tensors(torch):
+    """Tensors with a planned signature that cannot be read in place — not
+    contiguous, with the negative bit, requiring grad is fine — still give the
+    result of their contiguous, resolved copy."""
+    from data import CASES, make
+
+    case = CASES[4]
+    x = torch.from_numpy(make(case)["joint"])
+    first = staa.attribute(joint=x, **case.geometry())
+    for _ in range(2):
+        staa.attribute(joint=x, **case.geometry())
+    t = x.transpose(-1, -2)  # same shape and dtype, not contiguous
+    assert t.shape == x.shape and not t.is_contiguous()
+    got = staa.attribute(joint=t, **case.geometry())
+    np.testing.assert_array_equal(got.spatial, staa.attribute(joint=t.contiguous(), **case.geometry()).spatial)
+    assert not np.array_equal(got.spatial, first.spatial)
+    neg = torch._neg_view(-x)  # the values of x, stored negated
+    assert neg.is_neg()
+    np.testing.assert_array_equal(staa.attribute(joint=neg, **case.geometry()).spatial, first.spatial)
+    grad = x.clone().requires_grad_()
+    np.testing.assert_array_equal(staa.attribute(joint=grad, **case.geometry()).spatial, first.spatial)
 
 
 @pytest.mark.torch

@@ -1,13 +1,14 @@
 """staa.attribute and staa.postprocess: arrays in, an Attribution out."""
 
+import sys
 from collections.abc import Mapping
 
 import numpy as np
 
-from . import _call
+from . import _call, _cbatch, _library
 from ._arrays import attention, is_array, is_torch, plain_torch, to_numpy
 from ._attribution import Attribution
-from ._errors import StaaValueError
+from ._errors import StaaValueError, from_status
 from ._options import attribute_options, encoded_attribute_options, postprocess_value
 
 _NDIM = {"spatial": 6, "temporal": 6, "joint": 5}
@@ -95,9 +96,9 @@ def attribute(spatial=None, temporal=None, grads=None, layout=None, frames=8, gr
                      head_fusion, residual, postprocess, volume, workers)
     plan = _plans.get(key) if key is not None else None
     if plan is not None:
-        columns = plan.columns(spatial, temporal, joint)
-        if columns is not None:
-            return Attribution.from_batch(_call.call("attribute", columns, plan.options), plan.kind)
+        out = plan.call(spatial, temporal, joint)
+        if out is not None:
+            return out
     if _is_arrow(spatial):
         if temporal is not None or grads is not None or joint is not None:
             raise StaaValueError("staa: an Arrow record batch carries all the columns; "
@@ -145,34 +146,35 @@ def attribute(spatial=None, temporal=None, grads=None, layout=None, frames=8, gr
     _check_batch(columns)
     out = _call.call("attribute", columns, opts_json)
     if key is not None and len(_plans) < 256 and all(columns[n] is x for n, x in given.items()):
-        _plans[key] = _Plan(opts_json, tuple(given), layout, kind)
+        _plans[key] = _Plan(opts_json, columns, layout, kind)
     return Attribution.from_batch(out, kind)
-
-
-def _array_key(x):
-    """(type, shape, dtype) of a numpy array or torch tensor, None for None;
-    False for anything else (no plan)."""
-    if x is None:
-        return None
-    if isinstance(x, np.ndarray) or is_torch(x):
-        return type(x), x.shape, x.dtype  # torch.Size hashes as the tuple it is
-    return False
 
 
 def _signature(spatial, temporal, joint, grads, layout, frames, grid, cls, tubelet, method,
                head_fusion, residual, postprocess, volume, workers):
     """The key of attribute()'s plan cache, or None when the arguments are not
-    the plain kind a plan covers: arrays (no tuples, no Arrow), no grads, a
-    post-processing preset name, a tuple grid. Scalars count with their types
-    (frames=8.0 is refused where 8 is not)."""
-    if grads is not None or not isinstance(postprocess, str) or type(grid) is not tuple:
+    the plain kind a plan covers: numpy arrays or torch tensors (no tuples, no
+    Arrow, no subclasses), no grads, a post-processing preset name, a tuple
+    grid. Scalars count with their types (frames=8.0 is refused where 8 is
+    not). Written out flat: it runs on every call."""
+    if grads is not None or type(postprocess) is not str or type(grid) is not tuple:
         return None
-    arrays = (_array_key(spatial), _array_key(temporal), _array_key(joint))
-    if False in arrays:
-        return None
-    scalars = (layout, frames, grid, cls, tubelet, method, head_fusion, residual, postprocess, volume, workers)
+    torch = sys.modules.get("torch")
+    tensor = torch.Tensor if torch is not None else np.ndarray
+    key = []
+    for x in (spatial, temporal, joint):
+        if x is None:
+            key.append(None)
+        elif type(x) is np.ndarray or type(x) is tensor:
+            key += (type(x), x.shape, x.dtype)  # torch.Size hashes as the tuple it is
+        else:
+            return None
+    key += (layout, frames, grid, cls, tubelet, method, head_fusion, residual, postprocess, volume,
+            workers, type(layout), type(frames), type(cls), type(tubelet), type(method),
+            type(head_fusion), type(residual), type(volume), type(workers))
+    key.extend(map(type, grid))
+    key = tuple(key)
     try:
-        key = arrays + scalars + tuple(map(type, scalars)) + tuple(map(type, grid))
         hash(key)
     except TypeError:  # an unhashable value
         return None
@@ -184,31 +186,67 @@ _plans = {}  # _signature -> _Plan
 
 class _Plan:
     """What attribute() worked out once for a signature of its arguments — the
-    options document, which arguments become which columns, the kind of the
-    result — after every check passed with the arrays read in place. A later
-    call with the same signature only checks that its arrays can still be read
-    in place (contiguity is not part of the signature) and calls the library,
-    which validates the batch again: the checks in Python are for messages
-    that name the argument, and they gave none for this signature."""
+    options document, which arguments become which columns and in which
+    format, the kind of the result — after every check passed with the arrays
+    read in place. A later call with the same signature goes through a
+    staa._fastcall.Plan, which only checks in C that its arrays can still be
+    read in place (contiguity and device are not part of the signature) and
+    calls the library, which validates the batch again: the checks in Python
+    are for messages that name the argument, and they gave none for this
+    signature. Without the C extension there is no planned path."""
 
-    __slots__ = ("options", "names", "joint_first", "kind")
+    __slots__ = ("options", "columns", "joint_first", "kind", "fast", "meta")
 
-    def __init__(self, options, names, layout, kind):
-        self.options, self.names, self.kind = options, names, kind
-        self.joint_first = layout == "joint" and names == ("joint",)
+    def __init__(self, options, columns, layout, kind):
+        self.options, self.kind = options, kind
+        # (argument, column name, shape, value format, torch dtype or None) per column
+        self.columns = tuple((("spatial", "temporal", "joint").index(name), name.encode(), tuple(x.shape),
+                              _call.column_format(name, x), None if isinstance(x, np.ndarray) else x.dtype)
+                             for name, x in columns.items())
+        self.joint_first = layout == "joint" and tuple(columns) == ("joint",)
+        self.fast = None  # the staa._fastcall.Plan, made on the first planned call
+        self.meta = None  # (temporal_attention, method, library_version) of the output learnt
 
-    def columns(self, spatial, temporal, joint):
-        """{name: array} of this call, or None if an array cannot be read in place."""
+    def call(self, spatial, temporal, joint):
+        """The Attribution of this call, or None when it cannot take the planned
+        path: an array that cannot be read in place, or no C extension."""
+        fast = self.fast
+        if fast is None or fast[0] is not _call._fastcall:
+            fast = self.fast = self._make()
+            if fast is None:
+                return None
         if self.joint_first and joint is None:
             joint = spatial
-        given = {"spatial": spatial, "temporal": temporal, "joint": joint}
-        out = {}
-        for name in self.names:
-            x = given[name]
-            if not (x.flags.c_contiguous if isinstance(x, np.ndarray) else plain_torch(x)):
-                return None
-            out[name] = x
-        return out
+        _library.check_not_forked()
+        out = fast[1](spatial, temporal, joint)
+        if out is None:
+            return None
+        if out[0] == 0:  # the output layout learnt: shaped buffers
+            arrays = [np.asarray(c) for c in out[1]]
+            if self.kind == "torch":
+                from_numpy = sys.modules["torch"].from_numpy
+                arrays = [from_numpy(a) for a in arrays]
+            ta, method, version = self.meta
+            return Attribution(arrays[0], arrays[1], arrays[2] if len(arrays) > 2 else None, ta, method, version)
+        if out[0] == 2:
+            raise from_status(out[1], out[2].decode("utf-8", "replace"))
+        _, meta, outputs, digest = out  # another layout: read it the general way, and learn it
+        batch = _cbatch.from_outputs(meta, outputs)
+        res = Attribution.from_batch(batch, self.kind)
+        names = tuple(batch.columns)
+        if digest is not None and names in (("spatial", "temporal"), ("spatial", "temporal", "volume")):
+            fast[1].learn(digest, tuple(a.shape for a in batch.columns.values()))
+            self.meta = (res.temporal_attention, res.method, res.library_version)
+        return res
+
+    def _make(self):
+        """(the module, its Plan for this signature), or None without the C extension."""
+        fc = _call._fastcall
+        if fc is None:
+            return None
+        torch = sys.modules.get("torch")
+        strided = torch.strided if torch is not None else None
+        return fc, fc.Plan(_call.address_of("attribute"), self.options, strided, self.columns)
 
 
 def postprocess(volume, postprocess="optimized"):

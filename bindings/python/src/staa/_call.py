@@ -83,30 +83,51 @@ def call_fn(fn, leading, batch, options):
     return _cbatch.import_batch(c_out, c_out_schema, signature)
 
 
+def column_format(name, arr):
+    """The C Data value format of a numpy array's or torch tensor's dtype."""
+    if isinstance(arr, np.ndarray):
+        fmt = _FORMAT.get(arr.dtype)
+    else:
+        fmt = _TORCH_FORMAT.get(arr.dtype) or _torch_format(arr.dtype)
+    if fmt is None:
+        raise StaaValueError(f"staa: column {name!r} has dtype {arr.dtype}, which cannot cross the ABI")
+    return fmt
+
+
 def _column(name, arr):
     """(name, data, shape, format) of one input column for _fastcall."""
     if isinstance(arr, np.ndarray):
         if not arr.flags.c_contiguous:
             raise StaaValueError(f"staa: column {name!r} is not C-contiguous")
-        fmt = _FORMAT.get(arr.dtype)
         data = arr
     else:  # a torch tensor that attention() let through: CPU, contiguous
-        fmt = _TORCH_FORMAT.get(arr.dtype) or _torch_format(arr.dtype)
         data = arr.data_ptr()
-    if fmt is None:
-        raise StaaValueError(f"staa: column {name!r} has dtype {arr.dtype}, which cannot cross the ABI")
-    return name.encode(), data, tuple(arr.shape), fmt
+    return name.encode(), data, tuple(arr.shape), column_format(name, arr)
 
 
-def _fast(fn, leading, batch, opts):
+def _address(fn):
+    """The address of the library function fn (a ctypes function), for _fastcall."""
     hit = _addresses.get(id(fn))
     if hit is None or hit[0] is not fn:
         _fastcall.init(*_cbatch.release_addresses())  # the library's, once it is loaded
         hit = _addresses[id(fn)] = (fn, ctypes.cast(fn, ctypes.c_void_p).value)
-    address = hit[1]
+    return hit[1]
+
+
+def _fast(fn, leading, batch, opts):
     handle = getattr(leading[0], "value", leading[0]) if leading else None
     cols = tuple(_column(name, arr) for name, arr in batch.items())
+    return _cbatch.from_outputs(*_fast_raw(_address(fn), handle, cols, opts))
+
+
+def _fast_raw(address, handle, cols, opts):
     status, message, meta, outputs = _fastcall.call(address, handle, cols, opts)
     if status != 0:
         raise from_status(status, message.decode("utf-8", "replace"))
-    return _cbatch.from_outputs(meta, outputs)
+    return meta, outputs
+
+
+def address_of(function):
+    """The address of staa_<function> in the loaded library, with _fastcall
+    initialised (for a _fastcall.Plan)."""
+    return _address(getattr(_library.load(), "staa_" + function))

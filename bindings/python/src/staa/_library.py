@@ -89,9 +89,8 @@ def _open(where, path):
     return lib
 
 
-def load():
-    """The loaded library (a ctypes.CDLL); loads it on first use."""
-    global _lib, _path
+def check_not_forked():
+    """Raise if this process was forked after the library was loaded."""
     if _forked:
         raise StaaRuntimeError(
             "staa: this process was forked after the staa library (and its Go runtime) "
@@ -99,6 +98,12 @@ def load():
             "processes with the 'spawn' method (multiprocessing.get_context('spawn'), "
             "DataLoader(..., multiprocessing_context='spawn')), or load staa only in the "
             "workers.")
+
+
+def load():
+    """The loaded library (a ctypes.CDLL); loads it on first use."""
+    global _lib, _path
+    check_not_forked()
     if _lib is not None:
         return _lib
     with _lock:
