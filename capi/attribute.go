@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -22,12 +23,13 @@ import (
 // The engine functions, parameters so that tests can substitute them (a
 // panicking engine, say) without package-level state.
 type (
-	attributeFunc   func(staa.Geometry, []staa.Clip, staa.Options) ([]staa.Attribution, error)
+	attributeFunc   func([]float32, staa.Geometry, []staa.Clip, staa.Options) ([]staa.Attribution, error)
 	postprocessFunc func(staa.Volume, staa.Post) (staa.Volume, []float32, error)
 )
 
-// attribute is staa_attribute on Go types. The output is copied from the
-// engine's results into malloc'd memory for C (exportColumns).
+// attribute is staa_attribute on Go types. The engine writes its results
+// into a buffer kept between calls (engine is staa.AttributeBatchTo), from
+// which they are copied into malloc'd memory for C (exportColumns).
 func attribute(a args, engine attributeFunc) error {
 	defer a.consume()
 	if err := a.prepare(); err != nil {
@@ -46,7 +48,9 @@ func attribute(a args, engine attributeFunc) error {
 	if err != nil {
 		return withStatus(statusInvalid, err)
 	}
-	res, err := engine(cfg.Geometry, clips, cfg.Options)
+	buf := resultBuffer(staa.ResultLen(cfg.Geometry, len(clips)))
+	defer results.Put(buf)
+	res, err := engine(*buf, cfg.Geometry, clips, cfg.Options)
 	if err != nil {
 		return engineStatus(err)
 	}
@@ -62,6 +66,22 @@ func attribute(a args, engine attributeFunc) error {
 		return withStatus(statusInternal, err)
 	}
 	return exportColumns(cols, md, a.out, a.outSchema)
+}
+
+// results keeps buffers for the engine's results between calls: they are
+// copied into C memory at once, and fresh Go memory for every call costs a
+// page fault or so, since the Go runtime returns freed pages to the system
+// (a third of a `last` call on TimeSformer-base attention).
+var results sync.Pool // of *[]float32
+
+// resultBuffer returns a buffer of n values from results, or a new one.
+func resultBuffer(n int) *[]float32 {
+	if p, _ := results.Get().(*[]float32); p != nil && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]float32, n)
+	return &b
 }
 
 // postprocess is staa_postprocess on Go types.

@@ -236,7 +236,7 @@ func TestNullArguments(t *testing.T) {
 		a, done := testArgs(b, opts, out)
 		t.Cleanup(done)
 		mutate(&a)
-		st, msg := callGuarded(256, func() error { return attribute(a, staa.AttributeBatch) })
+		st, msg := callGuarded(256, func() error { return attribute(a, staa.AttributeBatchTo) })
 		if st != statusInvalid || !strings.Contains(msg, want) {
 			t.Errorf("status %d message %q, want %d and %q", st, msg, statusInvalid, want)
 		}
@@ -363,7 +363,7 @@ func TestPanicRecovery(t *testing.T) {
 		}
 		st, msg := callGuarded(512, func() error {
 			if entry == "attribute" {
-				return attribute(a, func(staa.Geometry, []staa.Clip, staa.Options) ([]staa.Attribution, error) {
+				return attribute(a, func([]float32, staa.Geometry, []staa.Clip, staa.Options) ([]staa.Attribution, error) {
 					var s []int
 					_ = s[len(msg)+3] // index out of range
 					return nil, nil
@@ -416,7 +416,7 @@ func TestErrorMapping(t *testing.T) {
 	a, done := testArgs(b, `{"frames":2,"grid":[2,3]}`, out)
 	defer done()
 	st, msg := callGuarded(256, func() error {
-		return attribute(a, func(staa.Geometry, []staa.Clip, staa.Options) ([]staa.Attribution, error) {
+		return attribute(a, func([]float32, staa.Geometry, []staa.Clip, staa.Options) ([]staa.Attribution, error) {
 			return nil, fmt.Errorf("staa: sessions: %w", errors.ErrUnsupported)
 		})
 	})

@@ -149,8 +149,8 @@ func TestExportColumnsAsRecord(t *testing.T) {
 		name := fmt.Sprintf("%s volume %v", tc.method, tc.volume)
 		opts := fmt.Sprintf(`{"frames":2,"grid":[2,3],"method":%q,"volume":%v}`, tc.method, tc.volume)
 		var res []staa.Attribution
-		engine := func(g staa.Geometry, clips []staa.Clip, o staa.Options) ([]staa.Attribution, error) {
-			r, err := staa.AttributeBatch(g, clips, o)
+		engine := func(dst []float32, g staa.Geometry, clips []staa.Clip, o staa.Options) ([]staa.Attribution, error) {
+			r, err := staa.AttributeBatchTo(dst, g, clips, o)
 			for i := range r {
 				r[i].TemporalAttention = tc.temporal
 			}

@@ -21,7 +21,7 @@ import (
 func capi_attribute(in *C.struct_ArrowArray, inSchema *C.struct_ArrowSchema, options *C.cchar_t,
 	out *C.struct_ArrowArray, outSchema *C.struct_ArrowSchema, err *C.char, errLen C.size_t) C.int {
 	return call(err, errLen, func() error {
-		return attribute(args{in: in, inSchema: inSchema, options: options, out: out, outSchema: outSchema}, staa.AttributeBatch)
+		return attribute(args{in: in, inSchema: inSchema, options: options, out: out, outSchema: outSchema}, staa.AttributeBatchTo)
 	})
 }
 

@@ -24,6 +24,34 @@ func Attribute(g Geometry, c Clip, o Options) (Attribution, error) {
 // same whatever the number of workers. Every clip is validated before any
 // work starts.
 func AttributeBatch(g Geometry, clips []Clip, o Options) ([]Attribution, error) {
+	return attributeBatch(nil, g, clips, o)
+}
+
+// ResultLen is the number of values the results of n clips of geometry g
+// take: per clip the volume and the spatial maps (F·h·w each) and the
+// temporal profile (F).
+func ResultLen(g Geometry, n int) int {
+	return n * (2*g.Frames*g.Height*g.Width + g.Frames)
+}
+
+// AttributeBatchTo is AttributeBatch with the results in dst, which must
+// hold ResultLen(g, len(clips)) values: clip b's volume, spatial maps and
+// temporal profile are views of dst from b·ResultLen(g, 1) on. A caller that
+// copies the results out (the C ABI) reuses one buffer instead of having
+// fresh memory allocated, and often faulted in, for every call.
+func AttributeBatchTo(dst []float32, g Geometry, clips []Clip, o Options) ([]Attribution, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	if want := ResultLen(g, len(clips)); len(dst) < want {
+		return nil, fmt.Errorf("staa: AttributeBatchTo: %d values for the results of %d clips, want %d", len(dst), len(clips), want)
+	}
+	return attributeBatch(dst, g, clips, o)
+}
+
+// attributeBatch is AttributeBatch with the results in dst, or in new
+// memory when dst is nil.
+func attributeBatch(dst []float32, g Geometry, clips []Clip, o Options) ([]Attribution, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
@@ -42,7 +70,7 @@ func AttributeBatch(g Geometry, clips []Clip, o Options) ([]Attribution, error) 
 		if p.small() {
 			w = 1
 		}
-		a, err := p.run(w)
+		a, err := p.run(w, dst)
 		if err != nil {
 			return nil, err
 		}
@@ -62,11 +90,18 @@ func AttributeBatch(g Geometry, clips []Clip, o Options) ([]Attribution, error) 
 	res := make([]Attribution, len(clips))
 	errs := make([]error, len(clips))
 	w := o.workers()
+	per := ResultLen(g, 1)
+	out := func(b int) []float32 {
+		if dst == nil {
+			return nil
+		}
+		return dst[b*per : (b+1)*per : (b+1)*per]
+	}
 	if len(clips) >= w || plans[0].small() {
-		parallelFor(len(clips), w, func(_, b int) { res[b], errs[b] = plans[b].run(1) })
+		parallelFor(len(clips), w, func(_, b int) { res[b], errs[b] = plans[b].run(1, out(b)) })
 	} else {
 		for b := range clips {
-			res[b], errs[b] = plans[b].run(w)
+			res[b], errs[b] = plans[b].run(w, out(b))
 		}
 	}
 	for b, err := range errs {
@@ -240,8 +275,9 @@ func (p *plan) mode() opMode {
 	return opRollout
 }
 
-// run propagates the vector and post-processes the volume.
-func (p *plan) run(workers int) (Attribution, error) {
+// run propagates the vector and post-processes the volume, into out
+// (ResultLen(g, 1) values) or, when out is nil, new memory.
+func (p *plan) run(workers int, out []float32) (Attribution, error) {
 	ws := getWorkspace()
 	var v []float32
 	var err error
@@ -257,7 +293,9 @@ func (p *plan) run(workers int) (Attribution, error) {
 	var buf []float32
 	var vol Volume
 	if err == nil {
-		buf = make([]float32, 2*n+g.Frames)
+		if buf = out; buf == nil {
+			buf = make([]float32, 2*n+g.Frames)
+		}
 		vol = Volume{Frames: g.Frames, Height: g.Height, Width: g.Width, Data: buf[:n:n]}
 		p.fillVolume(vol, v)
 	}

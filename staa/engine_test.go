@@ -584,3 +584,75 @@ func TestDividedWorkersAndPaths(t *testing.T) {
 		}
 	}
 }
+
+// AttributeBatchTo writes into a buffer that held anything before (the C
+// ABI reuses one) what AttributeBatch returns, bit for bit, as views of it.
+func TestAttributeBatchToReusesDst(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	dg := Geometry{Layout: Divided, Frames: 6, Height: 3, Width: 4, CLS: true}
+	jg := Geometry{Layout: Joint, Frames: 4, Height: 2, Width: 3, Tubelet: 2}
+	var divided, joint []Clip
+	for range 3 {
+		L, H, T, n := 2, 3, dg.Groups(), dg.C()+dg.Patches()
+		divided = append(divided, Clip{
+			Spatial:  Tensor{Shape: []int{L, T, H, n, n}, F32: randAttention(rng, L*T*H, n)},
+			Temporal: Tensor{Shape: []int{L, dg.Patches(), 2, T, T}, F32: randAttention(rng, L*dg.Patches()*2, T)},
+		})
+		S := jg.Tokens()
+		joint = append(joint, Clip{Joint: Tensor{Shape: []int{2, 3, S, S}, F32: randAttention(rng, 2*3, S)}})
+	}
+	posts := []Post{Raw(), Optimized(), {Blur: 0.8, Threshold: Threshold{Mode: ThresholdOtsu}, Normalize: NormalizeFrame}}
+	for _, c := range []struct {
+		g     Geometry
+		clips []Clip
+	}{{dg, divided}, {jg, joint}, {dg, divided[:1]}} {
+		per := ResultLen(c.g, 1)
+		for _, m := range []Method{Rollout, Last} {
+			for pi, post := range posts {
+				for _, w := range []int{1, 2} {
+					o := rawOpts(m, FuseMean)
+					o.Post, o.Workers = post, w
+					want, err := AttributeBatch(c.g, c.clips, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					dst := make([]float32, ResultLen(c.g, len(c.clips)))
+					for i := range dst {
+						dst[i] = float32(math.NaN())
+					}
+					got, err := AttributeBatchTo(dst, c.g, c.clips, o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for b := range want {
+						what := fmt.Sprintf("%v %v post %d workers %d clip %d", c.g.Layout, m, pi, w, b)
+						if &got[b].Volume.Data[0] != &dst[b*per] {
+							t.Fatalf("%s: the volume is not a view of dst", what)
+						}
+						sameBits(t, what+" volume", got[b].Volume.Data, want[b].Volume.Data)
+						sameBits(t, what+" spatial", got[b].Spatial.Data, want[b].Spatial.Data)
+						sameBits(t, what+" temporal", got[b].Temporal, want[b].Temporal)
+						if got[b].TemporalAttention != want[b].TemporalAttention {
+							t.Fatalf("%s: TemporalAttention %v, want %v", what, got[b].TemporalAttention, want[b].TemporalAttention)
+						}
+					}
+				}
+			}
+		}
+		if _, err := AttributeBatchTo(make([]float32, ResultLen(c.g, len(c.clips))-1), c.g, c.clips, DefaultOptions()); err == nil {
+			t.Fatalf("%v: a dst one value short was accepted", c.g.Layout)
+		}
+	}
+}
+
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}
