@@ -240,7 +240,7 @@ def test_plan_cache_rechecks_what_the_signature_does_not_cover():
     x = make(case)["joint"]
     geometry = case.geometry()
     first = staa.attribute(joint=x, **geometry)
-    assert any(tuple(c[1] for c in p.columns) == (b"joint",) for p in _attribute._plans.values())
+    assert any(tuple(c[1] for c in p.columns) == (b"joint",) for ps in _attribute._plans.values() for p in ps)
     again = staa.attribute(joint=x, **geometry)
     np.testing.assert_array_equal(again.spatial, first.spatial)
     t = np.swapaxes(x, -1, -2)  # same shape and dtype, not contiguous
@@ -305,6 +305,25 @@ def test_planned_calls_equal_the_general_path(monkeypatch, kind, case_index):
     # of 4 calls a signature, the first plans, the second learns the output,
     # the others come back through the learnt plan
     assert counts["general"] <= 4
+
+
+def test_plans_of_one_signature_keep_their_shapes_apart():
+    """Arrays of another shape or dtype under a planned signature (the
+    signature holds the arrays' types, not their shapes) get their own plan
+    and their own result, alternating; a shape that fits no geometry still
+    gets the message that names it."""
+    from data import CASES, make
+
+    case = CASES[4]
+    x = make(case)["joint"]
+    y = np.ascontiguousarray(np.concatenate([x, x[:1]]))  # batch 3
+    h = x.astype(np.float16)
+    want = {id(a): staa.attribute(joint=a.copy(), **case.geometry()).spatial for a in (x, y, h)}
+    for _ in range(4):
+        for a in (x, y, h):
+            np.testing.assert_array_equal(staa.attribute(joint=a, **case.geometry()).spatial, want[id(a)])
+    with pytest.raises(staa.StaaValueError, match=r"\"joint\": shape \[2 3 49 48\]"):
+        staa.attribute(joint=x[..., :-1].copy(), **case.geometry())
 
 
 def test_planned_call_reports_the_librarys_error(monkeypatch):

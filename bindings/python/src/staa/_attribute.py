@@ -94,8 +94,7 @@ def attribute(spatial=None, temporal=None, grads=None, layout=None, frames=8, gr
     """
     key = _signature(spatial, temporal, joint, grads, layout, frames, grid, cls, tubelet, method,
                      head_fusion, residual, postprocess, volume, workers)
-    plan = _plans.get(key) if key is not None else None
-    if plan is not None:
+    for plan in _plans.get(key, ()) if key is not None else ():
         out = plan.call(spatial, temporal, joint)
         if out is not None:
             return out
@@ -145,8 +144,9 @@ def attribute(spatial=None, temporal=None, grads=None, layout=None, frames=8, gr
             columns[name + "_grad"] = attention(g, name + "_grad", fold[name])
     _check_batch(columns)
     out = _call.call("attribute", columns, opts_json)
-    if key is not None and len(_plans) < 256 and all(columns[n] is x for n, x in given.items()):
-        _plans[key] = _Plan(opts_json, columns, layout, kind)
+    if key is not None and all(columns[n] is x for n, x in given.items()) and (key in _plans or len(_plans) < 256):
+        # the newest first; a few shapes per signature (swapped whole: other threads may be reading)
+        _plans[key] = (_Plan(opts_json, columns, layout, kind),) + _plans.get(key, ())[:_PLANS_PER_KEY - 1]
     return Attribution.from_batch(out, kind)
 
 
@@ -156,24 +156,19 @@ def _signature(spatial, temporal, joint, grads, layout, frames, grid, cls, tubel
     the plain kind a plan covers: numpy arrays or torch tensors (no tuples, no
     Arrow, no subclasses), no grads, a post-processing preset name, a tuple
     grid. Scalars count with their types (frames=8.0 is refused where 8 is
-    not). Written out flat: it runs on every call."""
+    not). The arrays count by their types only: a plan checks their shapes,
+    dtypes and layout itself, in C. Written out flat: it runs on every call."""
     if grads is not None or type(postprocess) is not str or type(grid) is not tuple:
         return None
     torch = sys.modules.get("torch")
     tensor = torch.Tensor if torch is not None else np.ndarray
-    key = []
-    for x in (spatial, temporal, joint):
-        if x is None:
-            key.append(None)
-        elif type(x) is np.ndarray or type(x) is tensor:
-            key += (type(x), x.shape, x.dtype)  # torch.Size hashes as the tuple it is
-        else:
+    types = (type(spatial), type(temporal), type(joint))
+    for t in types:
+        if t is not _NONE and t is not np.ndarray and t is not tensor:
             return None
-    key += (layout, frames, grid, cls, tubelet, method, head_fusion, residual, postprocess, volume,
-            workers, type(layout), type(frames), type(cls), type(tubelet), type(method),
-            type(head_fusion), type(residual), type(volume), type(workers))
-    key.extend(map(type, grid))
-    key = tuple(key)
+    key = (*types, layout, frames, grid, cls, tubelet, method, head_fusion, residual, postprocess, volume,
+           workers, type(layout), type(frames), type(cls), type(tubelet), type(method), type(head_fusion),
+           type(residual), type(volume), type(workers), *map(type, grid))
     try:
         hash(key)
     except TypeError:  # an unhashable value
@@ -181,7 +176,9 @@ def _signature(spatial, temporal, joint, grads, layout, frames, grid, cls, tubel
     return key
 
 
-_plans = {}  # _signature -> _Plan
+_NONE = type(None)
+_PLANS_PER_KEY = 4
+_plans = {}  # _signature -> (_Plan, ...): one per shapes and dtypes, the newest first
 
 
 class _Plan:
@@ -189,11 +186,12 @@ class _Plan:
     options document, which arguments become which columns and in which
     format, the kind of the result — after every check passed with the arrays
     read in place. A later call with the same signature goes through a
-    staa._fastcall.Plan, which only checks in C that its arrays can still be
-    read in place (contiguity and device are not part of the signature) and
-    calls the library, which validates the batch again: the checks in Python
-    are for messages that name the argument, and they gave none for this
-    signature. Without the C extension there is no planned path."""
+    staa._fastcall.Plan, which only checks in C that its arrays have the
+    planned shapes and dtypes and can still be read in place (none of which
+    is part of the signature) and calls the library, which validates the
+    batch again: the checks in Python are for messages that name the
+    argument, and they gave none for these arrays. Without the C extension
+    there is no planned path."""
 
     __slots__ = ("options", "columns", "joint_first", "kind", "fast", "meta")
 
