@@ -277,7 +277,8 @@ def staa_form(method, postprocess="raw"):
             a = staa.attribute(spatial, temporal=temporal, method=method, postprocess=postprocess, **g)
         else:
             a = staa.attribute(joint=c["torch"][0], method=method, postprocess=postprocess, **g)
-        return a.spatial[0, ::g["tubelet"]]   # V (T, h, w): each group is repeated tubelet times
+        # V (T, h, w): each group is repeated tubelet times (a step slice costs torch ~10 µs)
+        return a.spatial[0] if g["tubelet"] == 1 else a.spatial[0, ::g["tubelet"]]
     return run
 
 
@@ -337,13 +338,21 @@ class Timing(float):
 
 
 def timeit(fn, arg, repeat, warmup=1):
+    """The median and minimum over repeat runs of the time of one call. A
+    run is one call, or as many calls as take ~10 ms when one takes less than
+    a millisecond (the `last` forms): single calls of tens of µs would time
+    the VM's hiccups and whichever form happens to run first on cold caches."""
     for _ in range(warmup):
+        t0 = time.perf_counter()
         fn(arg)
+        once = time.perf_counter() - t0
+    number = 1 if once >= 1e-3 else max(1, int(10e-3 / max(once, 1e-6)))
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        fn(arg)
-        times.append(time.perf_counter() - t0)
+        for _ in range(number):
+            fn(arg)
+        times.append((time.perf_counter() - t0) / number)
     t = Timing(statistics.median(times))
     t.min = min(times)
     return t
