@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -52,6 +53,10 @@ type Session struct {
 	predictOnce sync.Once
 	predict     *ort.DynamicAdvancedSession // logits only, built on first Predict
 	predictErr  error
+
+	// attributor is the last staa.Attributor that Explain made: the clips of
+	// a session all have the same shapes, and the options rarely change.
+	attributor atomic.Pointer[staa.Attributor]
 }
 
 // Open loads the ONNX model at modelPath, reads its staa.* metadata_props and
@@ -359,7 +364,14 @@ func (s *Session) ExplainPixels(pixels []float32, batch int, o staa.Options) (*R
 
 func (s *Session) explain(out *Output, o staa.Options) (*Result, error) {
 	t0 := time.Now()
-	attr, err := out.Attribute(o)
+	var one [1]staa.Attribution // a batch of one without an allocation
+	attr := one[:]
+	var err error
+	if out.Batch == 1 && o.Method != staa.Grad {
+		one[0], err = s.attributeOne(out, o)
+	} else {
+		attr, err = out.Attribute(o)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -371,6 +383,22 @@ func (s *Session) explain(out *Output, o staa.Options) (*Result, error) {
 		res.Clips[b] = Explanation{Logits: logits, Probabilities: probs, Ranking: rank(logits, probs, out.Classes), Attribution: attr[b]}
 	}
 	return res, nil
+}
+
+// attributeOne is out.Attribute for a batch of one (a stream of windows, the
+// usual call) through the session's staa.Attributor: the shapes and options
+// are checked once per session and options rather than on every call.
+func (s *Session) attributeOne(out *Output, o staa.Options) (staa.Attribution, error) {
+	c := out.Clip(0)
+	a := s.attributor.Load()
+	if a == nil || a.Options() != o {
+		var err error
+		if a, err = staa.NewAttributor(out.Geometry, o, c); err != nil {
+			return staa.Attribution{}, err
+		}
+		s.attributor.Store(a)
+	}
+	return a.Attribute(c)
 }
 
 // Predict returns the class probabilities of each clip. It runs a second ONNX
