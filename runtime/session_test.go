@@ -297,6 +297,26 @@ func TestAttributionMatchesEngine(t *testing.T) {
 				t.Errorf("%s clip %d: Output.Attribute differs from Explain", name, b)
 			}
 		}
+		// A batch of one goes through the session's staa.Attributor (made
+		// anew when the options change): the same as the engine on the same
+		// buffers, and as the reference.
+		for b, clip := range f.clips {
+			one, err := s.Explain([]Video{clip}, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			own, err := one.Output.Attribute(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := one.Clips[0].Attribution
+			if !reflect.DeepEqual(own[0], got) {
+				t.Errorf("%s clip %d alone: Output.Attribute differs from Explain", name, b)
+			}
+			if d := maxAbsDiff(got.Spatial.Data, want[b].Spatial.Data); d > tolerance {
+				t.Errorf("%s clip %d alone: spatial maps differ from the reference by %.3g", name, b, d)
+			}
+		}
 	}
 }
 
