@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import _call, _cbatch, _library
-from ._arrays import attention, is_array, is_torch, plain_torch, to_numpy
+from ._arrays import attention, is_array, is_torch, to_numpy
 from ._attribution import Attribution
 from ._errors import StaaValueError, from_status
 from ._options import attribute_options, encoded_attribute_options, postprocess_value
@@ -233,8 +233,9 @@ class _Plan:
         res = Attribution.from_batch(batch, self.kind)
         names = tuple(batch.columns)
         if digest is not None and names in (("spatial", "temporal"), ("spatial", "temporal", "volume")):
-            fast[1].learn(digest, tuple(a.shape for a in batch.columns.values()))
+            # meta first: another thread may take the learnt path as soon as learn returns
             self.meta = (res.temporal_attention, res.method, res.library_version)
+            fast[1].learn(digest, tuple(a.shape for a in batch.columns.values()))
         return res
 
     def _make(self):

@@ -117,14 +117,10 @@ def _address(fn):
 def _fast(fn, leading, batch, opts):
     handle = getattr(leading[0], "value", leading[0]) if leading else None
     cols = tuple(_column(name, arr) for name, arr in batch.items())
-    return _cbatch.from_outputs(*_fast_raw(_address(fn), handle, cols, opts))
-
-
-def _fast_raw(address, handle, cols, opts):
-    status, message, meta, outputs = _fastcall.call(address, handle, cols, opts)
+    status, message, meta, outputs = _fastcall.call(_address(fn), handle, cols, opts)
     if status != 0:
         raise from_status(status, message.decode("utf-8", "replace"))
-    return meta, outputs
+    return _cbatch.from_outputs(meta, outputs)
 
 
 def address_of(function):
