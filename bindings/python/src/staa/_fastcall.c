@@ -730,8 +730,9 @@ static int read_planned_buffer(Plan* p, int i, PyObject* x, column_in* c) {
   c->has_view = 1;
   c->data = c->view.buf;
   const char* f = c->view.format;
-  if (!PyBuffer_IsContiguous(&c->view, 'C') || c->view.ndim != p->ndim[i] || f == NULL || f[0] != p->strings->value_format[i][0] || f[1] != 0 ||
-      c->view.itemsize != value_size(p->strings->value_format[i]))
+  const char* want = p->strings->value_format[i];
+  if (!PyBuffer_IsContiguous(&c->view, 'C') || c->view.ndim != p->ndim[i] || f == NULL || f[0] != want[0] ||
+      f[1] != 0 || c->view.itemsize != value_size(want))
     return 0;
   for (int d = 0; d < p->ndim[i]; d++)
     if (c->view.shape[d] != p->dims[i][d]) return 0;
@@ -771,11 +772,7 @@ static PyObject* plan_call(PyObject* self, PyObject* args, PyObject* kw) {
   char err[ERR_LEN];
   int status = invoke(p->fn, NULL, b, cols, p->k, PyBytes_AsString(p->options), &out, &out_schema, err);
   if (status != 0) {
-    PyObject* e = error_result(status, err); /* (status, message, None, None) */
-    if (e != NULL) {
-      result = Py_BuildValue("(iOO)", 2, PyTuple_GetItem(e, 0), PyTuple_GetItem(e, 1));
-      Py_DECREF(e);
-    }
+    result = Py_BuildValue("(iiy#)", 2, status, err, (Py_ssize_t)strnlen(err, ERR_LEN));
     goto done;
   }
   output o;
