@@ -307,6 +307,43 @@ def test_planned_calls_equal_the_general_path(monkeypatch, kind, case_index):
     assert counts["general"] <= 4
 
 
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_planned_results_convert_when_read_and_pickle(monkeypatch, kind):
+    """A planned call's arrays are converted on first read (the library's
+    buffers until then): any order of reads, a pickle or deep copy of an
+    unread result, and assignment all give the general path's arrays."""
+    import copy
+    import pickle
+
+    from data import CASES, make
+    from staa import _call
+
+    if _call._fastcall is None:
+        pytest.skip("staa._fastcall is not built")
+    case = CASES[0]
+    arrays = make(case)
+    if kind == "torch":
+        torch = pytest.importorskip("torch")
+        arrays = {k: torch.from_numpy(v) for k, v in arrays.items()}
+    with monkeypatch.context() as m:
+        m.setattr(_call, "_fastcall", None)
+        want = staa.attribute(**arrays, **case.geometry(), volume=True)
+    counts = _general_reads(monkeypatch)
+    results = [staa.attribute(**arrays, **case.geometry(), volume=True) for _ in range(6)]
+    assert counts["general"] <= 2  # the rest came back through the learnt plan
+    late = results[-3:]
+    unread = [pickle.loads(pickle.dumps(late[0])), copy.deepcopy(late[1])]
+    np.testing.assert_array_equal(np.asarray(late[2].temporal), want.temporal)  # temporal first
+    for got in unread + late:
+        for name in ("spatial", "temporal", "volume"):
+            g = getattr(got, name)
+            assert type(g).__module__.split(".")[0] == kind
+            np.testing.assert_array_equal(np.asarray(g), getattr(want, name))
+        assert (got.method, got.temporal_attention) == (want.method, want.temporal_attention)
+    late[0].spatial = None
+    assert late[0].spatial is None and late[0].temporal is not None
+
+
 def test_plans_of_one_signature_keep_their_shapes_apart():
     """Arrays of another shape or dtype under a planned signature (the
     signature holds the arrays' types, not their shapes) get their own plan

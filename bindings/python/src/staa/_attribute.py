@@ -219,13 +219,11 @@ class _Plan:
         out = fast[1](spatial, temporal, joint)
         if out is None:
             return None
-        if out[0] == 0:  # the output layout learnt: shaped buffers
-            arrays = [np.asarray(c) for c in out[1]]
-            if self.kind == "torch":
-                from_numpy = sys.modules["torch"].from_numpy
-                arrays = [from_numpy(a) for a in arrays]
+        if out[0] == 0:  # the output layout learnt: shaped buffers, converted when read
+            cols = out[1]
             ta, method, version = self.meta
-            return Attribution(arrays[0], arrays[1], arrays[2] if len(arrays) > 2 else None, ta, method, version)
+            return Attribution._of_outputs(self.kind, cols[0], cols[1], cols[2] if len(cols) > 2 else None, ta,
+                                           method, version)
         if out[0] == 2:
             raise from_status(out[1], out[2].decode("utf-8", "replace"))
         _, meta, outputs, digest = out  # another layout: read it the general way, and learn it

@@ -14,6 +14,27 @@ def _as_kind(arr, kind):
     return sys.modules["torch"].from_numpy(arr)  # imported: the input was torch
 
 
+class _Converted:
+    """An Attribution array held as the library's output until first read,
+    then kept in the instance's __dict__ (which takes precedence over this
+    non-data descriptor: later reads are plain attribute reads). Unlike
+    functools.cached_property (3.11) it takes no lock; two threads reading at
+    once may each convert, to arrays over the same memory."""
+
+    def __init__(self, name):
+        self.name, self.raw = name, "_raw_" + name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        d = obj.__dict__
+        x = d.get(self.raw)
+        if x is not None:
+            x = _as_kind(np.asarray(x), d["_kind"])
+        d[self.name] = x
+        return x
+
+
 def _numpy(x):
     if x is None or isinstance(x, np.ndarray):
         return x
@@ -34,6 +55,10 @@ class Attribution:
     - ``method``, ``library_version``: from the library's output.
     """
 
+    spatial = _Converted("spatial")
+    temporal = _Converted("temporal")
+    volume = _Converted("volume")
+
     def __init__(self, spatial, temporal, volume=None, temporal_attention=None, method=None,
                  library_version=None):
         self.spatial = spatial
@@ -44,20 +69,37 @@ class Attribution:
         self.library_version = library_version
 
     @classmethod
+    def _of_outputs(cls, kind, spatial, temporal, volume=None, temporal_attention=None, method=None,
+                    library_version=None):
+        """An Attribution over the library's outputs (buffers or numpy arrays),
+        each made a numpy array, and a torch tensor when kind is "torch", on
+        first read: a caller that reads only ``spatial`` does not pay for
+        converting ``temporal`` (a few µs of a call of tens)."""
+        a = cls.__new__(cls)
+        d = a.__dict__
+        d["_kind"], d["_raw_spatial"], d["_raw_temporal"], d["_raw_volume"] = kind, spatial, temporal, volume
+        d["temporal_attention"], d["method"], d["library_version"] = temporal_attention, method, library_version
+        return a
+
+    @classmethod
     def from_batch(cls, batch, kind, volume=None):
         """Wrap a batch returned by the library (a _cbatch.Batch; no copies)."""
         meta = batch.metadata
-        if "volume" in batch.columns:
-            volume = _as_kind(batch.column("volume"), kind)
         ta = meta.get("staa.temporal_attention")
-        return cls(
-            spatial=_as_kind(batch.column("spatial"), kind),
-            temporal=_as_kind(batch.column("temporal"), kind),
-            volume=volume,
-            temporal_attention=None if ta is None else ta == "true",
-            method=meta.get("staa.method"),
-            library_version=meta.get("staa.version"),
-        )
+        a = cls._of_outputs(kind, batch.column("spatial"), batch.column("temporal"),
+                            batch.column("volume") if "volume" in batch.columns else None,
+                            None if ta is None else ta == "true", meta.get("staa.method"),
+                            meta.get("staa.version"))
+        if "volume" not in batch.columns:
+            a.volume = volume  # the caller's own, as given
+        return a
+
+    def __getstate__(self):
+        """The converted arrays (the library's output buffers do not pickle)."""
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_raw_")}
+        for name in ("spatial", "temporal", "volume"):
+            state[name] = getattr(self, name)
+        return state
 
     @property
     def shape(self):
