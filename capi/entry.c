@@ -10,20 +10,26 @@
 // opaque pointer type here: it is never dereferenced, and no Go pointer
 // reaches C.
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "capi.h"
 #include "_cgo_export.h"
 
-// The pid that loaded the library: written once by the loader's constructor
-// call, before any other code of the library can run, and only read after.
-static pid_t capi_loaded_pid;
+// Set in a child of fork() by the handler the loader's constructor
+// registers, before any other code of the library can run. A flag rather
+// than comparing getpid() with the loader's pid on every call: getpid is a
+// system call, 1 % of a small call's time. (A child made without fork()'s
+// handlers — a raw clone, glibc's _Fork — is not seen; fork() and Python's
+// os.fork run them.)
+static int capi_child;
 
-__attribute__((constructor)) static void capi_init(void) { capi_loaded_pid = getpid(); }
+static void capi_in_child(void) { capi_child = 1; }
 
-int capi_forked(void) { return capi_loaded_pid != 0 && getpid() != capi_loaded_pid; }
+__attribute__((constructor)) static void capi_init(void) { pthread_atfork(NULL, NULL, capi_in_child); }
+
+int capi_forked(void) { return capi_child; }
 
 void capi_release_array(struct ArrowArray* a) {
   if (a != NULL && a->release != NULL) {
