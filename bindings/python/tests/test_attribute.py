@@ -344,6 +344,26 @@ def test_planned_results_convert_when_read_and_pickle(monkeypatch, kind):
     assert late[0].spatial is None and late[0].temporal is not None
 
 
+def test_planned_signature_keeps_scalar_types_apart():
+    """A planned call and one whose scalars are equal but of other types
+    (frames=4.0, tubelet=1.0, cls=1, a numpy integer) do not share a plan:
+    floats are refused naming the option, the others give the same result."""
+    from data import CASES, make
+
+    case = CASES[0]
+    arrays, geometry = make(case), case.geometry()
+    want = [staa.attribute(**arrays, **geometry).spatial for _ in range(3)][-1]  # planned by now
+    for name, value in (("frames", float(geometry["frames"])), ("tubelet", 1.0)):
+        with pytest.raises(TypeError, match=f"staa: {name} must be an integer, got 1?[0-9].0 \\(float\\)"):
+            staa.attribute(**arrays, **{**geometry, name: value})
+    for name, value in (("cls", 1), ("frames", np.int64(geometry["frames"])), ("grid", list(geometry["grid"]))):
+        for _ in range(3):
+            got = staa.attribute(**arrays, **{**geometry, name: value})
+            np.testing.assert_array_equal(got.spatial, want)
+    with pytest.raises(TypeError, match=r"staa: grid\[1\] must be an integer, got 4.5"):
+        staa.attribute(**arrays, **{**geometry, "grid": (3, 4.5)})
+
+
 def test_plans_of_one_signature_keep_their_shapes_apart():
     """Arrays of another shape or dtype under a planned signature (the
     signature holds the arrays' types, not their shapes) get their own plan

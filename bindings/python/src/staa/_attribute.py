@@ -154,26 +154,28 @@ def _signature(spatial, temporal, joint, grads, layout, frames, grid, cls, tubel
                head_fusion, residual, postprocess, volume, workers):
     """The key of attribute()'s plan cache, or None when the arguments are not
     the plain kind a plan covers: numpy arrays or torch tensors (no tuples, no
-    Arrow, no subclasses), no grads, a post-processing preset name, a tuple
-    grid. Scalars count with their types (frames=8.0 is refused where 8 is
-    not). The arrays count by their types only: a plan checks their shapes,
+    Arrow, no subclasses), no grads, a post-processing preset name, and
+    scalars of their plain Python types (ints, bools, strings, a tuple grid;
+    frames=8.0 or a numpy integer takes the general path, which checks it).
+    With the types fixed, equal keys mean equal options: True and 1 never
+    meet. The arrays count by their types only: a plan checks their shapes,
     dtypes and layout itself, in C. Written out flat: it runs on every call."""
-    if grads is not None or type(postprocess) is not str or type(grid) is not tuple:
+    if (grads is not None or type(postprocess) is not str or type(grid) is not tuple or len(grid) != 2
+            or type(grid[0]) is not int or type(grid[1]) is not int or type(frames) is not int
+            or type(tubelet) is not int or type(cls) is not bool or type(volume) is not bool
+            or type(method) is not str or type(head_fusion) is not str
+            or type(residual) is not float and type(residual) is not int
+            or layout is not None and type(layout) is not str
+            or workers is not None and type(workers) is not int):
         return None
     torch = sys.modules.get("torch")
     tensor = torch.Tensor if torch is not None else np.ndarray
-    types = (type(spatial), type(temporal), type(joint))
-    for t in types:
+    ts, tt, tj = type(spatial), type(temporal), type(joint)
+    for t in (ts, tt, tj):
         if t is not _NONE and t is not np.ndarray and t is not tensor:
             return None
-    key = (*types, layout, frames, grid, cls, tubelet, method, head_fusion, residual, postprocess, volume,
-           workers, type(layout), type(frames), type(cls), type(tubelet), type(method), type(head_fusion),
-           type(residual), type(volume), type(workers), *map(type, grid))
-    try:
-        hash(key)
-    except TypeError:  # an unhashable value
-        return None
-    return key
+    return (ts, tt, tj, layout, frames, grid, cls, tubelet, method, head_fusion, residual, postprocess, volume,
+            workers)
 
 
 _NONE = type(None)

@@ -15,6 +15,15 @@ def postprocess_value(postprocess):
                     "with blur, gamma, threshold, normalize; got " + type(postprocess).__name__)
 
 
+def _integer(name, value):
+    """value as an int (anything with __index__: numpy integers too), or a
+    TypeError that names the option."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"staa: {name} must be an integer, got {value!r} ({type(value).__name__})") from None
+
+
 def attribute_options(*, layout, frames, grid, cls, tubelet, method, head_fusion, residual,
                       postprocess, volume, workers):
     """The options of staa_attribute. Values are checked by the library, which names
@@ -25,10 +34,10 @@ def attribute_options(*, layout, frames, grid, cls, tubelet, method, head_fusion
         raise TypeError(f"staa: grid must be (h, w), got {grid!r}") from None
     opts = {
         "layout": layout,
-        "frames": operator.index(frames),
-        "grid": [operator.index(h), operator.index(w)],
+        "frames": _integer("frames", frames),
+        "grid": [_integer("grid[0]", h), _integer("grid[1]", w)],
         "cls": bool(cls),
-        "tubelet": operator.index(tubelet),
+        "tubelet": _integer("tubelet", tubelet),
         "method": method,
         "head_fusion": head_fusion,
         "residual": float(residual),
@@ -37,7 +46,7 @@ def attribute_options(*, layout, frames, grid, cls, tubelet, method, head_fusion
     if volume:
         opts["volume"] = True
     if workers is not None:
-        opts["workers"] = operator.index(workers)
+        opts["workers"] = _integer("workers", workers)
     return opts
 
 
