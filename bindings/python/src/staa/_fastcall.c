@@ -40,6 +40,7 @@
 #endif
 #include <Python.h>
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,6 +356,20 @@ static void output_clear(output* o) {
   o->batch = NULL;
 }
 
+/* list_size reads the size of a fixed-size list format "+w:<size>" (what
+ * sscanf would, without its stream setup, which took 2 % of a `last` call's
+ * samples). 0 for any other format. */
+static int list_size(const char* f, long long* size) {
+  if (strncmp(f, "+w:", 3) != 0 || f[3] == 0) return 0;
+  long long n = 0;
+  for (f += 3; *f != 0; f++) {
+    if (*f < '0' || *f > '9' || n > (LLONG_MAX - 9) / 10) return 0;
+    n = n * 10 + (*f - '0');
+  }
+  *size = n;
+  return 1;
+}
+
 /* read_columns checks the library's output and reads it into o; it takes
  * over *array (moved into a Batch) and leaves *schema to the caller. 0 with
  * an exception set on failure (o cleared). */
@@ -379,7 +394,7 @@ static int read_columns(struct ArrowArray* array, struct ArrowSchema* schema, ou
     struct ArrowSchema* fs = schema->children[i];
     struct ArrowArray* fa = o->batch->array.children[i];
     long long size = 0;
-    if (fs->format == NULL || sscanf(fs->format, "+w:%lld", &size) != 1 || size < 0 || fs->n_children != 1 ||
+    if (fs->format == NULL || !list_size(fs->format, &size) || size < 0 || fs->n_children != 1 ||
         fa->n_children != 1 || fa->null_count != 0) {
       bad = "staa: an output column is not a fixed-size list without nulls";
       goto fail;
