@@ -35,7 +35,7 @@ func attribute(a args, engine attributeFunc) error {
 	if err := a.prepare(); err != nil {
 		return err
 	}
-	cfg, err := parseConfig(a.optionsJSON())
+	cfg, err := parseConfig(a.optionsView())
 	if err != nil {
 		return withStatus(statusInvalid, err)
 	}

@@ -532,3 +532,37 @@ func TestNotForked(t *testing.T) {
 		t.Error("capi_forked() is true in the process that loaded the library")
 	}
 }
+
+// The options, column names and field metadata that staa_attribute
+// remembers are keyed by their text, not by where it lies: calls that reuse
+// the same C memory (freed and allocated again, as a caller's loop does)
+// with texts of the same length that differ get their own answers, good or
+// bad, in any order.
+func TestRememberedTextsAreKeyedByContent(t *testing.T) {
+	p, _ := attention(1)
+	defer cFree(p)
+	cases := []struct {
+		name, meta, opts string
+		want             string // "" for success, else part of the message
+	}{
+		{"spatial", spatialMeta, optsLast, ""},
+		{"spatiax", spatialMeta, optsLast, `column "spatiax": unknown column`},
+		{"spatial", `{"shape":[1,2,1,7,7]}`, optsLast, ""},
+		{"spatial", `{"shape":[1,1,2,7,7]}`, optsLast, `column "spatial": shape [1 1 2 7 7]`},
+		{"spatial", spatialMeta, `{"frames":2,"grid":[2,3],"method":"lost","postprocess":"raw"}`, `"lost"`},
+		{"spatial", spatialMeta, `{"frames":2,"grid":[2,2],"method":"last","postprocess":"raw"}`, `does not match`},
+	}
+	for round := range 3 {
+		for i, tc := range cases {
+			b := newTestBatch(1, tc.name, "f", tc.meta, clipSize, p, true)
+			out := newCOutput()
+			opts := tc.opts
+			st, msg, _ := cCall("attribute", b, &opts, &out, 512)
+			if tc.want == "" && st != statusOK || tc.want != "" && (st != statusInvalid || !strings.Contains(msg, tc.want)) {
+				t.Errorf("round %d, case %d: status %d, message %q; want %q", round, i, st, msg, tc.want)
+			}
+			out.free()
+			b.free()
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/staa-dev/staa/internal/memo"
 	"github.com/staa-dev/staa/staa"
 )
@@ -11,14 +13,17 @@ import (
 // value, so the copies handed out share nothing.
 var configs = memo.Table[string, staa.Config]{Max: 64}
 
-// parseConfig is staa.ParseConfig through configs.
-func parseConfig(data []byte) (staa.Config, error) {
-	if c, ok := configs.Load(string(data)); ok {
+// parseConfig is staa.ParseConfig through configs. text may be a view of
+// the caller's C string (args.optionsView): it is only compared, and copied
+// when a new document is remembered.
+func parseConfig(text string) (staa.Config, error) {
+	if c, ok := configs.Load(text); ok {
 		return c, nil
 	}
-	c, err := staa.ParseConfig(data)
+	text = strings.Clone(text)
+	c, err := staa.ParseConfig([]byte(text))
 	if err == nil {
-		configs.Store(string(data), c)
+		configs.Store(text, c)
 	}
 	return c, err
 }

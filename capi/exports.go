@@ -55,6 +55,12 @@ func (a args) cOutSchema() *cdata.CArrowSchema {
 }
 
 // optionsJSON returns the options document; NULL is the empty document.
+// optionsView is the options text as a Go string over the caller's C
+// memory, not copied ("" for NULL): to read during the call, never to keep.
+func (a args) optionsView() string {
+	return cView((*C.char)(unsafe.Pointer(a.options)))
+}
+
 func (a args) optionsJSON() []byte {
 	if a.options == nil {
 		return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/staa-dev/staa/internal/memo"
 	"github.com/staa-dev/staa/staa/arrowio"
 )
 
@@ -102,7 +103,7 @@ func flatColumnIn(s *C.struct_ArrowSchema, a *C.struct_ArrowArray) (arrowio.Inpu
 		values = unsafe.Slice((*byte)(data), end)[int(va.offset)*width:]
 	}
 	return arrowio.InputColumn{
-		Name:     C.GoString(s.name),
+		Name:     columnName(s.name),
 		Metadata: md,
 		Elem:     elem,
 		Size:     size,
@@ -161,26 +162,45 @@ func metadataExtent(p *C.char) (pairs, size int, ok bool) {
 }
 
 // decodeMetadata reads the binary metadata at p, or reports false if it is
-// malformed. The keys and values are substrings of one copy of the whole:
-// the metadata of every column is decoded on every call.
+// malformed. Callers send the same few columns' metadata call after call:
+// metadatas remembers them by their bytes (compared in place, copied once),
+// and the decoded arrow.Metadata is shared, read only.
 func decodeMetadata(p *C.char) (arrow.Metadata, bool) {
 	n, size, ok := metadataExtent(p)
 	if !ok || n == 0 {
 		return arrow.Metadata{}, ok
 	}
-	raw := C.GoStringN(p, C.int(size))
-	// arrow.NewMetadata copies keys and values: a tensor column's two pairs
-	// are gathered on the stack.
-	var buf [4]string
-	kv := buf[:]
-	if 2*n > len(buf) {
-		kv = make([]string, 2*n)
+	view := unsafe.String((*byte)(unsafe.Pointer(p)), size)
+	if md, ok := metadatas.Load(view); ok {
+		return md, true
 	}
+	raw := strings.Clone(view)
+	kv := make([]string, 2*n)
 	pos := 4
 	for i := range 2 * n {
 		l := cInt32(p, pos)
 		kv[i/2+i%2*n] = raw[pos+4 : pos+4+l] // keys first, then values
 		pos += 4 + l
 	}
-	return arrow.NewMetadata(kv[:n:n], kv[n:2*n]), true
+	md := arrow.NewMetadata(kv[:n:n], kv[n:2*n])
+	metadatas.Store(raw, md)
+	return md, true
+}
+
+// metadatas and names remember decoded field metadata and column names.
+var (
+	metadatas = memo.Table[string, arrow.Metadata]{Max: 256}
+	names     = memo.Table[string, string]{Max: 256}
+)
+
+// columnName returns the NUL-terminated C string at p as a Go string,
+// the same one for the same text (names).
+func columnName(p *C.char) string {
+	view := cView(p)
+	if s, ok := names.Load(view); ok {
+		return s
+	}
+	s := strings.Clone(view)
+	names.Store(s, s)
+	return s
 }
