@@ -6,7 +6,9 @@ Attention the size of TimeSformer-base (L 12, T 8, H 12, N 196 = 14x14, one CLS)
 about 186 MB. Timed side by side in one run, for ``rollout`` and ``last``:
 
 - ``staa``: ``staa.attribute`` on the torch tensors (they cross without a copy); postprocess
-  ``raw`` so that the numbers compare, plus one row with the default ``optimized``;
+  ``raw`` so that the numbers compare, plus one row with the default ``optimized`` and one
+  with the same arrays as numpy input (the difference is what torch tensors cost per call:
+  their checks, the torch outputs and the caller's torch indexing of them);
 - ``torch full-matrix``: the form people write today. Per layer, build the full token-by-token
   matrices (S = 1 + T*N = 1569) of the spatial and of the temporal operator from their blocks,
   and chain matrix-matrix products, as in the usual attention-rollout code; ``last``: the head
@@ -24,7 +26,9 @@ about 186 MB. Timed side by side in one run, for ``rollout`` and ``last``:
 T 8, N 196, no CLS: (1, 12, 12, 1568, 1568), 1.4 GB).
 
 All forms are checked against each other before timing. Times are the median (and the minimum)
-of ``--repeat`` runs after a warm-up; GB/s = attention bytes / median time.
+of ``--repeat`` rounds after a warm-up, a round timing every form of a method once, one after
+the other (so the VM's slow and fast spells fall on all of them); GB/s = attention bytes /
+median time.
 ``torch.set_num_threads(2)`` and 2 BLAS threads for numpy (this machine has 2 cores); the
 library's Go engine uses its default worker count (one per core, so 2 here). Run it on a quiet
 machine: other processes change the figures a lot (the header says how idle the CPUs were).
@@ -269,14 +273,14 @@ def joint_np_last(c):
 # --------------------------------------------------------------------------- staa, reads
 
 
-def staa_form(method, postprocess="raw"):
+def staa_form(method, postprocess="raw", given="torch"):
     def run(c):
         g = c["geometry"]
         if g["layout"] == "divided":
-            spatial, temporal = c["torch"]
+            spatial, temporal = c[given]
             a = staa.attribute(spatial, temporal=temporal, method=method, postprocess=postprocess, **g)
         else:
-            a = staa.attribute(joint=c["torch"][0], method=method, postprocess=postprocess, **g)
+            a = staa.attribute(joint=c[given][0], method=method, postprocess=postprocess, **g)
         # V (T, h, w): each group is repeated tubelet times (a step slice costs torch ~10 µs)
         return a.spatial[0] if g["tubelet"] == 1 else a.spatial[0, ::g["tubelet"]]
     return run
@@ -309,6 +313,7 @@ FORMS = {
     },
 }
 STAA = "staa.attribute (torch in)"
+STAA_NUMPY = "staa.attribute (numpy in)"
 
 
 # --------------------------------------------------------------------------- timing
@@ -337,25 +342,33 @@ class Timing(float):
     min = 0.0
 
 
-def timeit(fn, arg, repeat, warmup=1):
-    """The median and minimum over repeat runs of the time of one call. A
-    run is one call, or as many calls as take ~10 ms when one takes less than
-    a millisecond (the `last` forms): single calls of tens of µs would time
-    the VM's hiccups and whichever form happens to run first on cold caches."""
-    for _ in range(warmup):
-        t0 = time.perf_counter()
-        fn(arg)
-        once = time.perf_counter() - t0
-    number = 1 if once >= 1e-3 else max(1, int(10e-3 / max(once, 1e-6)))
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
+def timeit(fns, arg, repeat, warmup=1):
+    """{name: Timing} for the forms fns ({name: fn}): the median and minimum
+    over repeat rounds of the time of one call. In a round every form runs
+    once, one after the other, so that the VM's slow and fast spells fall on
+    all of them alike. A run is one call, or as many calls as take ~10 ms
+    when one takes less than a millisecond (the `last` forms): single calls
+    of tens of µs would time the VM's hiccups and cold caches."""
+    number = {}
+    for name, fn in fns.items():
+        for _ in range(warmup):
+            t0 = time.perf_counter()
             fn(arg)
-        times.append((time.perf_counter() - t0) / number)
-    t = Timing(statistics.median(times))
-    t.min = min(times)
-    return t
+            once = time.perf_counter() - t0
+        number[name] = 1 if once >= 1e-3 else max(1, int(10e-3 / max(once, 1e-6)))
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            n = number[name]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn(arg)
+            times[name].append((time.perf_counter() - t0) / n)
+    out = {}
+    for name, ts in times.items():
+        out[name] = Timing(statistics.median(ts))
+        out[name].min = min(ts)
+    return out
 
 
 def as_np(x):
@@ -399,17 +412,18 @@ def run_case(c, repeat):
     forms = FORMS[c["layout"]]
     for method, rows in forms.items():          # 1. agreement, before any timing
         want = staa_form(method)(c)
+        diffs[(method, STAA_NUMPY)] = rel_diff(f"{c['layout']}/{method}/{STAA_NUMPY}",
+                                               staa_form(method, given="numpy")(c), want)
         for name, fn in rows:
             diffs[(method, name)] = rel_diff(f"{c['layout']}/{method}/{name}", fn(c), want)
     rel_diff("read", read_numpy(c), read_torch(c), rtol=1e-3)
-    for method, rows in forms.items():          # 2. timing
-        times[(method, STAA)] = timeit(staa_form(method), c, repeat)
+    for method, rows in forms.items():          # 2. timing, the forms of a method in rounds
+        fns = {STAA: staa_form(method), STAA_NUMPY: staa_form(method, given="numpy")}
         if method == "rollout":
-            times[(method, STAA + ", optimized postprocess")] = timeit(
-                staa_form(method, "optimized"), c, repeat)
-        for name, fn in rows:
-            times[(method, name)] = timeit(fn, c, repeat)
-    reads = {"torch.sum": timeit(read_torch, c, repeat), "numpy.sum": timeit(read_numpy, c, repeat)}
+            fns[STAA + ", optimized postprocess"] = staa_form(method, "optimized")
+        fns.update(rows)
+        times.update({(method, name): t for name, t in timeit(fns, c, repeat).items()})
+    reads = timeit({"torch.sum": read_torch, "numpy.sum": read_numpy}, c, repeat)
     return times, diffs, reads
 
 
@@ -529,7 +543,7 @@ def main(argv=None):
         for (method, name), t in times.items():
             base = times[(method, STAA)]
             d = diffs.get((method, name))
-            ratio = "-" if name.startswith(STAA) else f"{t / base:.2f}"
+            ratio = "-" if name == STAA else f"{t / base:.2f}"
             print(f"| {method} | {name} | {fmt_ms(t)} | {fmt_ms(t.min)} | {gbs(t):.3g} | {t / read:.2f} | {ratio} | "
                   f"{'-' if d is None else f'{d:.1e}'} |")
         others = ", ".join(f"{k} {fmt_ms(v)} ms" for k, v in reads.items())
