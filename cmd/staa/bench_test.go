@@ -19,7 +19,9 @@ import (
 // encoded to MP4 (H.264, CRF 12) before the timing starts; at the model's
 // frame size and at 320×240. Models: the fixture, the shipped model when built, and
 // $STAA_BENCH_MODEL. Windows of the model's frames, stride half of it
-// ($STAA_BENCH_STRIDE), batch $STAA_BENCH_BATCH (default 1).
+// ($STAA_BENCH_STRIDE), batch $STAA_BENCH_BATCH (default 1), ONNX Runtime
+// intra-op threads $STAA_BENCH_THREADS (default 0: staa explain's default,
+// one per core).
 //
 //	go test ./cmd/staa -run '^$' -bench Explain300 -benchtime 3x
 //
@@ -40,6 +42,7 @@ func BenchmarkExplain300(b *testing.B) {
 	}
 	sort.Strings(names)
 	batch := envInt("STAA_BENCH_BATCH", 1)
+	threads := envInt("STAA_BENCH_THREADS", 0)
 	dir := b.TempDir()
 	for _, name := range names {
 		model := ms[name]
@@ -59,7 +62,7 @@ func BenchmarkExplain300(b *testing.B) {
 			writeMP4(b, tools, path, frames, w, h, 25)
 			out := filepath.Join(dir, "out")
 			cfg := &explainConfig{model: model, video: path, out: out, method: staa.Rollout, methodName: "rollout",
-				post: staa.Optimized(), postName: "optimized", stride: stride, topK: 3, batch: batch,
+				post: staa.Optimized(), postName: "optimized", stride: stride, topK: 3, batch: batch, threads: threads,
 				maxSide: 480, alpha: 0.6, mp4: true, gif: true, gifWidth: 800}
 			e := &env{stdout: io.Discard, stderr: io.Discard}
 			b.Run(fmt.Sprintf("%s/%dx%d", name, w, h), func(b *testing.B) {
