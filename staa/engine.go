@@ -40,11 +40,8 @@ func ResultLen(g Geometry, n int) int {
 // copies the results out (the C ABI) reuses one buffer instead of having
 // fresh memory allocated, and often faulted in, for every call.
 func AttributeBatchTo(dst []float32, g Geometry, clips []Clip, o Options) ([]Attribution, error) {
-	if err := g.Validate(); err != nil {
-		return nil, err
-	}
-	if want := ResultLen(g, len(clips)); len(dst) < want {
-		return nil, fmt.Errorf("staa: AttributeBatchTo: %d values for the results of %d clips, want %d", len(dst), len(clips), want)
+	if dst == nil {
+		dst = []float32{} // no buffer is a buffer too short, not a request for new memory
 	}
 	return attributeBatch(dst, g, clips, o)
 }
@@ -54,6 +51,9 @@ func AttributeBatchTo(dst []float32, g Geometry, clips []Clip, o Options) ([]Att
 func attributeBatch(dst []float32, g Geometry, clips []Clip, o Options) ([]Attribution, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
+	}
+	if want := ResultLen(g, len(clips)); dst != nil && len(dst) < want {
+		return nil, fmt.Errorf("staa: AttributeBatchTo: %d values for the results of %d clips, want %d", len(dst), len(clips), want)
 	}
 	if err := o.Validate(); err != nil {
 		return nil, err

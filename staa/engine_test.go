@@ -642,6 +642,9 @@ func TestAttributeBatchToReusesDst(t *testing.T) {
 		if _, err := AttributeBatchTo(make([]float32, ResultLen(c.g, len(c.clips))-1), c.g, c.clips, DefaultOptions()); err == nil {
 			t.Fatalf("%v: a dst one value short was accepted", c.g.Layout)
 		}
+		if _, err := AttributeBatchTo(nil, c.g, c.clips, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "0 values") {
+			t.Fatalf("%v: no dst: error %v, want one about 0 values", c.g.Layout, err)
+		}
 	}
 }
 
