@@ -345,8 +345,8 @@ class Timing(float):
 def timeit(fns, arg, repeat, warmup=1):
     """{name: Timing} for the forms fns ({name: fn}): the median and minimum
     over repeat rounds of the time of one call. In a round every form runs
-    once, one after the other, so that the VM's slow and fast spells fall on
-    all of them alike. A run is one call, or as many calls as take ~10 ms
+    once, one after the other (starting one form later each round), so that
+    the VM's slow and fast spells fall on all of them alike. A run is one call, or as many calls as take ~10 ms
     when one takes less than a millisecond (the `last` forms): single calls
     of tens of µs would time the VM's hiccups and cold caches."""
     number = {}
@@ -357,8 +357,11 @@ def timeit(fns, arg, repeat, warmup=1):
             once = time.perf_counter() - t0
         number[name] = 1 if once >= 1e-3 else max(1, int(10e-3 / max(once, 1e-6)))
     times = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
+    order = list(fns.items())
+    for r in range(repeat):
+        # each round starts one form later: no form always follows the same
+        # one (whose threads, torch's or BLAS's, may still spin for a while)
+        for name, fn in order[r % len(order):] + order[:r % len(order)]:
             n = number[name]
             t0 = time.perf_counter()
             for _ in range(n):
