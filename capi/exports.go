@@ -54,13 +54,13 @@ func (a args) cOutSchema() *cdata.CArrowSchema {
 	return (*cdata.CArrowSchema)(unsafe.Pointer(a.outSchema))
 }
 
-// optionsJSON returns the options document; NULL is the empty document.
 // optionsView is the options text as a Go string over the caller's C
 // memory, not copied ("" for NULL): to read during the call, never to keep.
 func (a args) optionsView() string {
 	return cView((*C.char)(unsafe.Pointer(a.options)))
 }
 
+// optionsJSON returns the options document; NULL is the empty document.
 func (a args) optionsJSON() []byte {
 	if a.options == nil {
 		return nil
