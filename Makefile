@@ -142,6 +142,7 @@ check-model: lib onnxruntime
 
 bench: onnxruntime
 	$(GO) test ./staa -run '^$$' -bench 'Read|Base' -benchtime 20x -count 3
+	$(GO) test ./runtime -run '^$$' -bench 'Session/synth|AttributionAfter' -benchtime 300x
 	$(GO) test ./cmd/staa -run '^$$' -bench Explain300 -benchtime 5x
 
 clean:

@@ -136,3 +136,105 @@ func BenchmarkSession(b *testing.B) {
 		s.Close()
 	}
 }
+
+// BenchmarkAttributionAfter times the shipped model's attribution, as
+// Explain runs it (rollout, optimized, one worker), right after different
+// things, to tell what makes it slower after a forward pass than on warm
+// caches:
+//
+//	warm         nothing: the same attention attributed just before
+//	forward      a forward pass (the attention it wrote), as Explain
+//	spin-Xms     wall time alone: a loop that reads the clock and touches no
+//	             memory, for 1, 3 (a forward pass's time) and 10 ms
+//	sleep-3ms    3 ms asleep (the core idles)
+//	spin-3ms+read      then the attention read: its data warm, the code not
+//	spin-3ms+dry       then an attribution of a copy: the code warm, the
+//	                   attention's data not
+//
+// An iteration is one round of every kind, each round starting one kind
+// later; each kind reports the median of its attributions, in µs.
+//
+//	go test ./runtime -run '^$' -bench AttributionAfter -benchtime 300x
+func BenchmarkAttributionAfter(b *testing.B) {
+	requireLibrary(b)
+	path := filepath.Join("..", "models", "timesformer-synth.onnx")
+	if !fileExists(path) {
+		b.Skip("the shipped model is missing (make model)")
+	}
+	s, err := Open(path, Options{IntraOpThreads: benchThreads(), InterOpThreads: 1,
+		Config: map[string]string{"session.intra_op.allow_spinning": "0"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	x, err := s.Preprocess([]Video{benchClip(s)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	held, err := s.RunPixels(x, 1) // the attention of the kinds without a forward
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := held.Clip(0)
+	copied := &Output{Batch: 1, Classes: held.Classes, Geometry: held.Geometry, Logits: held.Logits,
+		Spatial:  staa.Tensor{Shape: held.Spatial.Shape, F32: slices.Clone(held.Spatial.F32)},
+		Temporal: staa.Tensor{Shape: held.Temporal.Shape, F32: slices.Clone(held.Temporal.F32)}}
+	opts := staa.DefaultOptions()
+	opts.Workers = 1
+	attribute := func(out *Output) {
+		if _, err := s.attributeOne(out, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	spin := func(d time.Duration) {
+		for t0 := time.Now(); time.Since(t0) < d; {
+		}
+	}
+	var sink float32
+	kinds := []struct {
+		name   string
+		before func() *Output // what runs before the timed attribution, and its input
+	}{
+		{"warm", func() *Output { attribute(held); return held }},
+		{"forward", func() *Output {
+			out, err := s.RunPixels(x, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return out
+		}},
+		{"spin-1ms", func() *Output { spin(time.Millisecond); return held }},
+		{"spin-3ms", func() *Output { spin(3 * time.Millisecond); return held }},
+		{"spin-10ms", func() *Output { spin(10 * time.Millisecond); return held }},
+		{"sleep-3ms", func() *Output { time.Sleep(3 * time.Millisecond); return held }},
+		{"spin-3ms+read", func() *Output {
+			spin(3 * time.Millisecond)
+			for _, t := range []staa.Tensor{c.Spatial, c.Temporal} {
+				for _, v := range t.F32 {
+					sink += v
+				}
+			}
+			return held
+		}},
+		{"spin-3ms+dry", func() *Output { spin(3 * time.Millisecond); attribute(copied); return held }},
+	}
+	times := make([][]float64, len(kinds))
+	r := 0
+	for b.Loop() {
+		for i := range kinds {
+			k := (i + r) % len(kinds)
+			out := kinds[k].before()
+			t0 := time.Now()
+			attribute(out)
+			times[k] = append(times[k], float64(time.Since(t0).Nanoseconds())/1e3)
+		}
+		r++
+	}
+	for k, kind := range kinds {
+		slices.Sort(times[k])
+		b.ReportMetric(times[k][len(times[k])/2], "µs-"+kind.name)
+	}
+	if sink == -1 {
+		b.Log(sink) // keeps the reads
+	}
+}
