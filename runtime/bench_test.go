@@ -20,13 +20,28 @@ import (
 func benchModels(b *testing.B) map[string]string {
 	f := loadFixture(b)
 	models := map[string]string{"tiny": f.model}
-	if p := filepath.Join("..", "models", "timesformer-synth.onnx"); fileExists(p) {
+	if p := shippedModel; fileExists(p) {
 		models["synth"] = p
 	}
 	if p := os.Getenv("STAA_BENCH_MODEL"); p != "" {
 		models["env"] = p
 	}
 	return models
+}
+
+// shippedModel is the model make model writes, from this package's directory.
+var shippedModel = filepath.Join("..", "models", "timesformer-synth.onnx")
+
+// openBench opens the model at path as staa explain runs it, without
+// spinning: an idle ORT pool thread spinning after the forward pass would
+// take a core from the attribution timed right after it.
+func openBench(b *testing.B, path string) *Session {
+	s, err := Open(path, Options{IntraOpThreads: benchThreads(), InterOpThreads: 1,
+		Config: map[string]string{"session.intra_op.allow_spinning": "0"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
 }
 
 func fileExists(p string) bool {
@@ -60,14 +75,7 @@ func benchClip(s *Session) Video {
 func BenchmarkSession(b *testing.B) {
 	requireLibrary(b)
 	for name, path := range benchModels(b) {
-		// No spinning, as staa explain runs it: an idle ORT pool thread
-		// spinning after the forward pass would take a core from the
-		// attribution timed right after it.
-		s, err := Open(path, Options{IntraOpThreads: benchThreads(), InterOpThreads: 1,
-			Config: map[string]string{"session.intra_op.allow_spinning": "0"}})
-		if err != nil {
-			b.Fatal(err)
-		}
+		s := openBench(b, path)
 		clip := benchClip(s)
 		x, err := s.Preprocess([]Video{clip})
 		if err != nil {
@@ -157,15 +165,10 @@ func BenchmarkSession(b *testing.B) {
 //	go test ./runtime -run '^$' -bench AttributionAfter -benchtime 300x
 func BenchmarkAttributionAfter(b *testing.B) {
 	requireLibrary(b)
-	path := filepath.Join("..", "models", "timesformer-synth.onnx")
-	if !fileExists(path) {
+	if !fileExists(shippedModel) {
 		b.Skip("the shipped model is missing (make model)")
 	}
-	s, err := Open(path, Options{IntraOpThreads: benchThreads(), InterOpThreads: 1,
-		Config: map[string]string{"session.intra_op.allow_spinning": "0"}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := openBench(b, shippedModel)
 	defer s.Close()
 	x, err := s.Preprocess([]Video{benchClip(s)})
 	if err != nil {
